@@ -1,0 +1,94 @@
+// Package camera captures frames from cameras and video sources with gocv.
+//
+// A Source is one capture device or stream. Implementations live in
+// sub-packages and register themselves by URL scheme in init(), so that a
+// config entry such as `source: "file:///data/line3.mp4?loop=true"` selects
+// the file implementation.
+package camera
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"sort"
+	"sync"
+
+	"gocv.io/x/gocv"
+)
+
+// Sentinel errors returned by Source.Read.
+var (
+	// ErrEndOfStream means the source has no more frames (a file without loop).
+	ErrEndOfStream = errors.New("end of stream")
+	// ErrNotConnected means the source must be (re)opened before reading.
+	ErrNotConnected = errors.New("not connected")
+)
+
+// Source is one camera. Open is called before the first Read and again after
+// a Read error other than ErrEndOfStream; Close is called once at the end.
+// A Source is used by one goroutine at a time and need not be safe for
+// concurrent use.
+type Source interface {
+	// Open connects to the device or stream.
+	Open() error
+	// Read decodes the next frame into dst, reusing its memory where the size
+	// allows. It blocks until a frame is available.
+	Read(dst *gocv.Mat) error
+	// Close releases the device or stream.
+	Close() error
+}
+
+// Options are the per-camera settings a Factory may use.
+type Options struct {
+	// Name is the camera's name from the config.
+	Name string
+	// FPS is the configured frame rate; sources that read faster than real time
+	// (files) are paced to it by the caller.
+	FPS float64
+}
+
+// Factory builds a Source from its URL.
+type Factory func(u *url.URL, opts Options) (Source, error)
+
+var (
+	registryMu sync.RWMutex
+	registry   = map[string]Factory{}
+)
+
+// Register makes a source implementation available under a URL scheme. It
+// panics when the scheme is registered twice, as that is a programming error.
+func Register(scheme string, f Factory) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if _, dup := registry[scheme]; dup {
+		panic("camera: scheme registered twice: " + scheme)
+	}
+	registry[scheme] = f
+}
+
+// Schemes lists the registered URL schemes in order.
+func Schemes() []string {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	out := make([]string, 0, len(registry))
+	for s := range registry {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// New parses a source URL and builds the registered implementation.
+func New(source string, opts Options) (Source, error) {
+	u, err := url.Parse(source)
+	if err != nil {
+		return nil, fmt.Errorf("source %q: %w", source, err)
+	}
+	registryMu.RLock()
+	f, ok := registry[u.Scheme]
+	registryMu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("source %q: unknown scheme %q (known: %v)", source, u.Scheme, Schemes())
+	}
+	return f(u, opts)
+}
