@@ -1,0 +1,139 @@
+// Package uplink publishes the outbox to the MQTT broker.
+//
+// Run owns the connection. It dials with its own loop (exponential backoff
+// with jitter) and creates a fresh paho client for every connection, with
+// paho's AutoReconnect and ConnectRetry off: on connection loss paho then
+// fails every pending publish token ("connection lost before Publish
+// completed") instead of keeping it for a resend we could not see, and no
+// token or message id survives into the next connection. In-flight records
+// are tagged with the connection generation that sent them; completions from
+// an older generation are ignored and those records are published again.
+//
+// A record is deleted from the outbox only after its own token completed
+// without error (PUBACK for QoS 1, the socket write for QoS 0), so a lost
+// connection or a crash can duplicate at most the in-flight window, never
+// lose a record.
+package uplink
+
+import (
+	"crypto/tls"
+	"errors"
+	"os"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// Sentinel errors.
+var (
+	// ErrNotConnected is returned by Publish while there is no connection.
+	ErrNotConnected = errors.New("not connected to the broker")
+	// ErrTimeout means a publish got no answer within Config.PublishTimeout.
+	ErrTimeout = errors.New("publish timed out")
+)
+
+// Defaults for Config.
+const (
+	DefaultBroker         = "tcp://127.0.0.1:1883"
+	DefaultWindow         = 64
+	DefaultConnectTimeout = 5 * time.Second
+	DefaultPublishTimeout = 20 * time.Second
+	DefaultBackoffMin     = 500 * time.Millisecond
+	DefaultBackoffMax     = 30 * time.Second
+	DefaultKeepAlive      = 30 * time.Second
+	DefaultDrainTimeout   = 2 * time.Second
+)
+
+// Config configures an Uplink. Zero values take the documented defaults.
+type Config struct {
+	// Broker is the broker URL: tcp:// or mqtt:// for plain TCP, ssl://,
+	// tls:// or mqtts:// for TLS. Default tcp://127.0.0.1:1883.
+	Broker string
+	// ClientID is the MQTT client id. Default "lineside-{hostname}".
+	ClientID string
+	// Username and Password authenticate the client; empty means anonymous.
+	Username string
+	Password string
+	// TLS is used for TLS broker URLs; nil means the system roots and the
+	// host name from the URL.
+	TLS *tls.Config
+	// StatusTopic is the retained status topic. Empty disables birth,
+	// will and the offline message on shutdown.
+	StatusTopic string
+	// Birth returns the retained status payload published (QoS 1) on every
+	// connect, before any record. Nil publishes nothing.
+	Birth func() []byte
+	// Will is the last-will payload the broker publishes retained at QoS 1
+	// on StatusTopic when the connection dies, and the payload published on
+	// a clean shutdown. Default {"state":"offline"}.
+	Will []byte
+	// Window is the maximum number of outbox publishes in flight. Default 64.
+	Window int
+	// ConnectTimeout bounds the dial plus MQTT handshake. Default 5s.
+	ConnectTimeout time.Duration
+	// PublishTimeout bounds one publish: the hand-over to the socket and
+	// the wait for its PUBACK. A timeout aborts the connection. Default 20s.
+	PublishTimeout time.Duration
+	// BackoffMin and BackoffMax bound the wait between connect attempts;
+	// it doubles per failure with equal jitter. Defaults 500ms and 30s.
+	BackoffMin time.Duration
+	BackoffMax time.Duration
+	// KeepAlive is the MQTT keep-alive interval. Default 30s.
+	KeepAlive time.Duration
+	// DrainTimeout is how long shutdown waits for in-flight PUBACKs.
+	// Default 2s.
+	DrainTimeout time.Duration
+	// OnConnect, if set, runs after every successful connect and birth, in
+	// Run's goroutine, before records flow (for subscriptions). It should
+	// not block for long.
+	OnConnect func(mqtt.Client)
+}
+
+func (c *Config) setDefaults() {
+	if c.Broker == "" {
+		c.Broker = DefaultBroker
+	}
+	if c.ClientID == "" {
+		host, _ := os.Hostname()
+		c.ClientID = "lineside-" + host
+	}
+	if c.Will == nil {
+		c.Will = []byte(`{"state":"offline"}`)
+	}
+	setDur := func(d *time.Duration, def time.Duration) {
+		if *d <= 0 {
+			*d = def
+		}
+	}
+	if c.Window <= 0 {
+		c.Window = DefaultWindow
+	}
+	setDur(&c.ConnectTimeout, DefaultConnectTimeout)
+	setDur(&c.PublishTimeout, DefaultPublishTimeout)
+	setDur(&c.BackoffMin, DefaultBackoffMin)
+	setDur(&c.BackoffMax, DefaultBackoffMax)
+	setDur(&c.KeepAlive, DefaultKeepAlive)
+	setDur(&c.DrainTimeout, DefaultDrainTimeout)
+	if c.BackoffMax < c.BackoffMin {
+		c.BackoffMax = c.BackoffMin
+	}
+}
+
+// Stats is a snapshot of the uplink counters since New, for metrics.
+type Stats struct {
+	// Connected reports whether a connection is up now.
+	Connected bool
+	// Published counts outbox records handed to the client, re-publishes
+	// included.
+	Published uint64
+	// Acked counts records deleted from the outbox after their PUBACK.
+	Acked uint64
+	// Failed counts outbox publishes whose token failed or timed out.
+	Failed uint64
+	// Reconnects counts successful connects after the first.
+	Reconnects uint64
+	// InFlight is the number of records published and not yet deleted.
+	InFlight int
+	// LastError is the most recent connection or publish error, if any.
+	LastError string
+}
