@@ -78,8 +78,9 @@ func Schemes() []string {
 	return out
 }
 
-// New parses a source URL and builds the registered implementation.
-func New(source string, opts Options) (Source, error) {
+// NewSource parses a source URL and builds the registered implementation; it does
+// not connect (Source.Open does).
+func NewSource(source string, opts Options) (Source, error) {
 	u, err := url.Parse(source)
 	if err != nil {
 		return nil, fmt.Errorf("source %q: %w", source, err)
