@@ -1,0 +1,225 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/lineside/lineside/camera"
+	"github.com/lineside/lineside/inference"
+	"github.com/lineside/lineside/sync/outbox"
+	"github.com/lineside/lineside/sync/topic"
+	"github.com/lineside/lineside/sync/uplink"
+
+	// Camera sources register themselves by URL scheme.
+	_ "github.com/lineside/lineside/camera/file"
+)
+
+// Version is the agent's version, set at build time with
+// -ldflags "-X github.com/lineside/lineside/agent.Version=...".
+var Version = "dev"
+
+// Start-up failures that the command line maps to distinct exit codes.
+var (
+	// ErrRuntime means the ONNX Runtime library could not be loaded.
+	ErrRuntime = errors.New("onnx runtime unavailable")
+	// ErrStoreLocked means another process holds the store file.
+	ErrStoreLocked = outbox.ErrLocked
+	// ErrModel means a configured model could not be loaded.
+	ErrModel = errors.New("model unavailable")
+)
+
+// Agent is the lineside daemon: cameras feed inference workers whose results
+// go through the outbox to the MQTT uplink.
+type Agent struct {
+	cfg     *Config
+	log     *slog.Logger
+	layout  topic.Layout
+	started time.Time
+
+	out     *outbox.Outbox
+	up      *uplink.Uplink
+	vision  []*visionWorker
+	cameras []*camera.Camera
+	models  map[string]string // name -> version
+}
+
+// New returns an agent for a loaded, valid config.
+func New(cfg *Config, log *slog.Logger) *Agent {
+	return &Agent{cfg: cfg, log: log, layout: cfg.TopicLayout(), models: map[string]string{}}
+}
+
+// Run starts every component, reports READY to systemd, and blocks until ctx
+// ends; then it stops the sources, lets the workers put what was already
+// captured into the store, stops the uplink and closes the store. Start-up
+// errors are returned at once and wrap ErrRuntime, ErrStoreLocked or
+// ErrModel where they apply.
+func (a *Agent) Run(ctx context.Context) error {
+	a.started = time.Now().UTC()
+	notify := notifier{log: a.log}
+	if err := a.start(); err != nil {
+		a.closeStart()
+		return err
+	}
+
+	// Sinks first: the uplink runs until the sources have drained.
+	upCtx, stopUp := context.WithCancel(context.Background())
+	upDone := make(chan error, 1)
+	go func() { upDone <- a.up.Run(upCtx) }()
+
+	srcCtx, stopSources := context.WithCancel(ctx)
+	defer stopSources()
+	var wg sync.WaitGroup
+	for i, cam := range a.cameras {
+		w := a.vision[i]
+		wg.Add(2)
+		go func() { defer wg.Done(); cam.Run(srcCtx, w.queue) }()
+		go func() { defer wg.Done(); w.run() }()
+	}
+	a.log.Info("lineside running", "version", Version, "device", a.layout.Base(), "cameras", len(a.cameras))
+	notify.Ready()
+	go notify.Watchdog(srcCtx, func() bool { return true })
+
+	<-ctx.Done()
+	notify.Stopping()
+	a.log.Info("stopping")
+	stopSources()
+	wg.Wait() // cameras closed their queues; workers appended what was queued
+	for _, w := range a.vision {
+		w.queue.Free()
+		w.clf.Close()
+	}
+	stopUp()
+	upErr := <-upDone
+	if err := a.out.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	a.log.Info("stopped", "records_buffered", a.out.Depth())
+	return upErr
+}
+
+// start loads the runtime, opens the store and builds cameras and workers.
+func (a *Agent) start() error {
+	cfg := a.cfg
+	if err := inference.Init(inference.RuntimeConfig{
+		Library:      cfg.Inference.Library,
+		IntraThreads: cfg.Inference.IntraThreads,
+		Providers:    cfg.Inference.Providers,
+	}, a.log.With("component", "inference")); err != nil {
+		return fmt.Errorf("%w: %w", ErrRuntime, err)
+	}
+	out, err := outbox.Open(cfg.Store.Path, outbox.Options{
+		Device:      cfg.Device.ID,
+		LockTimeout: cfg.Store.LockTimeout.Std(),
+	}, a.log)
+	if err != nil {
+		return err
+	}
+	a.out = out
+	for _, cc := range cfg.Cameras {
+		if err := a.addCamera(cc); err != nil {
+			return err
+		}
+	}
+	password, err := readSecret(cfg.MQTT.PasswordFile)
+	if err != nil {
+		return err
+	}
+	a.up = uplink.New(uplink.Config{
+		Broker:         cfg.MQTT.Broker,
+		ClientID:       cfg.MQTTClientID(),
+		Username:       cfg.MQTT.Username,
+		Password:       password,
+		StatusTopic:    a.layout.Status(),
+		Birth:          a.birth,
+		Window:         cfg.MQTT.Inflight,
+		ConnectTimeout: cfg.MQTT.ConnectTimeout.Std(),
+		KeepAlive:      cfg.MQTT.Keepalive.Std(),
+	}, a.out, a.log)
+	return nil
+}
+
+// addCamera builds one camera with its own classifier session and worker.
+func (a *Agent) addCamera(cc CameraConfig) error {
+	mc := a.cfg.Models[cc.Model]
+	clf, err := inference.LoadClassifier(mc.Path, inference.ClassifierOptions{
+		Overrides:    mc.Metadata,
+		IntraThreads: a.cfg.Inference.IntraThreads,
+	})
+	if err != nil {
+		return fmt.Errorf("%w: models.%s: %w", ErrModel, cc.Model, err)
+	}
+	md := clf.Metadata()
+	a.models[cc.Model] = md.Version
+	src, err := camera.NewSource(cc.Source, camera.Options{Name: cc.Name, FPS: cc.FPS})
+	if err != nil {
+		clf.Close()
+		return fmt.Errorf("cameras.%s.source: %w", cc.Name, err)
+	}
+	log := a.log.With("component", "camera", "camera", cc.Name)
+	cam := camera.New(camera.Config{Name: cc.Name, FPS: cc.FPS}, src, log)
+	a.cameras = append(a.cameras, cam)
+	a.vision = append(a.vision, &visionWorker{
+		cam:    cam,
+		queue:  camera.NewQueue(2),
+		clf:    clf,
+		out:    a.out,
+		enc:    newDefectEncoder(cc.Name, cc.Model, md.Version, clf.Labels()),
+		stream: "defect." + cc.Name,
+		topic:  a.layout.DefectEvents(),
+		log:    log,
+	})
+	return nil
+}
+
+// closeStart releases what start acquired before it failed.
+func (a *Agent) closeStart() {
+	for _, w := range a.vision {
+		w.queue.Free()
+		w.clf.Close()
+	}
+	if a.out != nil {
+		a.out.Close()
+	}
+}
+
+// birth is the retained {base}/status payload published on every connect.
+func (a *Agent) birth() []byte {
+	cams := map[string]string{}
+	for _, c := range a.cameras {
+		st, _ := c.State()
+		cams[c.Name()] = string(st)
+	}
+	b, _ := json.Marshal(map[string]any{
+		"state":   "online",
+		"version": Version,
+		"started": a.started.Format(time.RFC3339),
+		"models":  a.models,
+		"cameras": cams,
+		"sensors": map[string]string{},
+	})
+	return b
+}
+
+// readSecret returns the first line of a secret file, or "" for no file.
+func readSecret(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("mqtt.password_file: %w", err)
+	}
+	for i, c := range b {
+		if c == '\n' || c == '\r' {
+			b = b[:i]
+			break
+		}
+	}
+	return string(b), nil
+}
