@@ -110,7 +110,7 @@ func (a *Agent) start() error {
 		Library:      cfg.Inference.Library,
 		IntraThreads: cfg.Inference.IntraThreads,
 		Providers:    cfg.Inference.Providers,
-	}, a.log.With("component", "inference")); err != nil {
+	}, a.log); err != nil {
 		return fmt.Errorf("%w: %w", ErrRuntime, err)
 	}
 	out, err := outbox.Open(cfg.Store.Path, outbox.Options{
@@ -161,7 +161,7 @@ func (a *Agent) addCamera(cc CameraConfig) error {
 		clf.Close()
 		return fmt.Errorf("cameras.%s.source: %w", cc.Name, err)
 	}
-	log := a.log.With("component", "camera", "camera", cc.Name)
+	log := a.log.With("component", "camera")
 	cam := camera.New(camera.Config{Name: cc.Name, FPS: cc.FPS}, src, log)
 	a.cameras = append(a.cameras, cam)
 	a.vision = append(a.vision, &visionWorker{
@@ -172,7 +172,7 @@ func (a *Agent) addCamera(cc CameraConfig) error {
 		enc:    newDefectEncoder(cc.Name, cc.Model, md.Version, clf.Labels()),
 		stream: "defect." + cc.Name,
 		topic:  a.layout.DefectEvents(),
-		log:    log,
+		log:    log.With("camera", cc.Name),
 	})
 	return nil
 }
