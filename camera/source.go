@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"strings"
 	"sync"
+	"time"
 
 	"gocv.io/x/gocv"
 )
@@ -22,6 +24,12 @@ var (
 	ErrEndOfStream = errors.New("end of stream")
 	// ErrNotConnected means the source must be (re)opened before reading.
 	ErrNotConnected = errors.New("not connected")
+	// ErrNoFrame means the source is healthy but has nothing new yet (a
+	// folder with no new image); the caller reads again without reopening.
+	ErrNoFrame = errors.New("no new frame")
+	// ErrBadFrame (wrapped) means one frame or image was unusable and was
+	// skipped; the source stays open and the next Read moves on.
+	ErrBadFrame = errors.New("bad frame")
 )
 
 // Source is one camera. Open is called before the first Read and again after
@@ -45,6 +53,12 @@ type Options struct {
 	// FPS is the configured frame rate; sources that read faster than real time
 	// (files) are paced to it by the caller.
 	FPS float64
+	// StallTimeout is the camera's stall timeout; live sources use it as the
+	// default bound of one blocking read.
+	StallTimeout time.Duration
+	// StateDir is the agent's state directory, where sources that must
+	// remember progress across restarts (folders) keep a small file.
+	StateDir string
 }
 
 // Factory builds a Source from its URL.
@@ -53,6 +67,7 @@ type Factory func(u *url.URL, opts Options) (Source, error)
 var (
 	registryMu sync.RWMutex
 	registry   = map[string]Factory{}
+	opaque     = map[string]bool{}
 )
 
 // Register makes a source implementation available under a URL scheme. It
@@ -64,6 +79,16 @@ func Register(scheme string, f Factory) {
 		panic("camera: scheme registered twice: " + scheme)
 	}
 	registry[scheme] = f
+}
+
+// RegisterOpaque is Register for a scheme whose remainder after "scheme://"
+// is not a URL (a GStreamer pipeline): the factory gets it verbatim in
+// u.Opaque, unparsed.
+func RegisterOpaque(scheme string, f Factory) {
+	Register(scheme, f)
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	opaque[scheme] = true
 }
 
 // Schemes lists the registered URL schemes in order.
@@ -81,6 +106,14 @@ func Schemes() []string {
 // NewSource parses a source URL and builds the registered implementation; it does
 // not connect (Source.Open does).
 func NewSource(source string, opts Options) (Source, error) {
+	if scheme, rest, ok := strings.Cut(source, "://"); ok {
+		registryMu.RLock()
+		f, raw := registry[scheme], opaque[scheme]
+		registryMu.RUnlock()
+		if raw {
+			return f(&url.URL{Scheme: scheme, Opaque: rest}, opts)
+		}
+	}
 	u, err := url.Parse(source)
 	if err != nil {
 		return nil, fmt.Errorf("source %q: %w", source, err)
