@@ -65,7 +65,7 @@ type Source struct {
 
 	open     bool
 	state    State
-	pending  []string            // ready names after state.Last, in order
+	pending  []string             // ready names after state.Last, in order
 	prev     map[string]fileStamp // size and mtime at the previous listing
 	lastList time.Time
 }
