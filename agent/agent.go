@@ -91,8 +91,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	stopSources()
 	wg.Wait() // cameras closed their queues; workers appended what was queued
 	for _, w := range a.vision {
-		w.queue.Free()
-		w.clf.Close()
+		w.close()
 	}
 	stopUp()
 	upErr := <-upDone
@@ -140,6 +139,7 @@ func (a *Agent) start() error {
 		Window:         cfg.MQTT.Inflight,
 		ConnectTimeout: cfg.MQTT.ConnectTimeout.Std(),
 		KeepAlive:      cfg.MQTT.Keepalive.Std(),
+		OnConnect:      a.onConnect,
 	}, a.out, a.log)
 	return nil
 }
@@ -164,24 +164,28 @@ func (a *Agent) addCamera(cc CameraConfig) error {
 	log := a.log.With("component", "camera")
 	cam := camera.New(camera.Config{Name: cc.Name, FPS: cc.FPS}, src, log)
 	a.cameras = append(a.cameras, cam)
-	a.vision = append(a.vision, &visionWorker{
-		cam:    cam,
-		queue:  camera.NewQueue(2),
-		clf:    clf,
-		out:    a.out,
-		enc:    newDefectEncoder(cc.Name, cc.Model, md.Version, clf.Labels()),
-		stream: "defect." + cc.Name,
-		topic:  a.layout.DefectEvents(),
-		log:    log.With("camera", cc.Name),
-	})
+	w, err := newVisionWorker(visionConfig{
+		camera:        cc.Name,
+		model:         cc.Model,
+		queue:         cc.Queue,
+		gate:          cc.GateConfig(),
+		snapshots:     cc.Snapshots,
+		defectTopic:   a.layout.DefectEvents(),
+		snapshotTopic: a.layout.Snapshot("{id}"),
+		triggerMode:   cc.Trigger.Mode,
+	}, cam, clf, a.out, log.With("camera", cc.Name))
+	if err != nil {
+		clf.Close()
+		return err
+	}
+	a.vision = append(a.vision, w)
 	return nil
 }
 
 // closeStart releases what start acquired before it failed.
 func (a *Agent) closeStart() {
 	for _, w := range a.vision {
-		w.queue.Free()
-		w.clf.Close()
+		w.close()
 	}
 	if a.out != nil {
 		a.out.Close()

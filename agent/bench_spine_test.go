@@ -87,19 +87,25 @@ func TestBenchSpine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer clf.Close()
 	ob, err := outbox.Open(filepath.Join(dir, "store.db"), outbox.Options{Device: "bench"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ob.Close()
 	layout := topic.Layout{Site: "s", Line: "l", Device: "bench"}
-	w := &visionWorker{clf: clf, out: ob, enc: newDefectEncoder("cam1", "defect", "v", clf.Labels()),
-		stream: "defect.cam1", topic: layout.DefectEvents(), log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	q := camera.NewQueue(2)
-	defer q.Free()
+	w, err := newVisionWorker(visionConfig{camera: "cam1", model: "defect", defectTopic: layout.DefectEvents(),
+		snapshotTopic: layout.Snapshot("{id}")}, nil, clf, ob, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	w.app.async = nil // wait for each commit: the serial cost
+	q := w.queue
 	src = open()
 	defer src.Close()
+	// One frame at a time, storing it in this goroutine: the serial cost of
+	// the spine (the running pipeline overlaps the stages; see
+	// TestBenchCameraPipeline).
 	frame := func() {
 		f := q.Acquire()
 		if err := src.Read(&f.Mat); err != nil {
@@ -110,6 +116,10 @@ func TestBenchSpine(t *testing.T) {
 			t.Fatal(err)
 		}
 		q.Discard(f)
+		w.app.store(<-w.app.jobs)
+		if w.app.failed.Load() != 0 {
+			t.Fatal("append failed")
+		}
 	}
 	frame()
 	spineWall, spineCPU := measure(n, frame)

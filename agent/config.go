@@ -163,6 +163,23 @@ type CameraConfig struct {
 	// Model is the name of the entry in models that judges this camera's
 	// frames. Required.
 	Model string `mapstructure:"model"`
+	// Queue is how many captured frames may wait for inference, 1 to 100;
+	// when inference falls behind, the oldest is dropped and counted.
+	// Default: 2 (DefaultCameraQueue).
+	Queue int `mapstructure:"queue"`
+	// EveryNth infers only every n-th captured frame, at least 1.
+	// Default: 1 (DefaultCameraEveryNth).
+	EveryNth int `mapstructure:"every_nth"`
+	// MaxRate caps inferences per second, 0 to 1000; 0 is unlimited.
+	// Default: 0.
+	MaxRate float64 `mapstructure:"max_rate"`
+	// Motion skips frames without motion. Default: disabled.
+	Motion MotionConfig `mapstructure:"motion"`
+	// Trigger infers only frames shortly after an external trigger.
+	// Default: mode none.
+	Trigger TriggerConfig `mapstructure:"trigger"`
+	// Snapshots sends JPEG evidence frames. Default: mode never.
+	Snapshots SnapshotConfig `mapstructure:"snapshots"`
 }
 
 // HTTPConfig is the local HTTP endpoint.

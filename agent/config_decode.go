@@ -94,6 +94,13 @@ func (d *decoder) decode(n *tnode, rv reflect.Value, path string) {
 			return
 		}
 		rv.SetInt(v)
+	case reflect.Bool:
+		v, err := strconv.ParseBool(strings.TrimSpace(n.text))
+		if n.kind != kindScalar || err != nil {
+			d.fail(path, n, display(n), "is not true or false")
+			return
+		}
+		rv.SetBool(v)
 	case reflect.Float64:
 		v, ok := parseFloat(n)
 		if !ok {

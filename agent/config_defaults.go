@@ -101,4 +101,7 @@ func DefaultConfig() *Config {
 }
 
 // setDefaults fills in the defaults of a camera entry before it is decoded.
-func (c *CameraConfig) setDefaults() { c.FPS = DefaultCameraFPS }
+func (c *CameraConfig) setDefaults() {
+	c.FPS = DefaultCameraFPS
+	c.setVisionDefaults()
+}

@@ -201,6 +201,7 @@ func (c *Config) validateCameras(v *validator) {
 			}
 			v.add(path+".model", strconv.Quote(cam.Model), "%s", msg)
 		}
+		v.validateVision(path, &cam)
 	}
 }
 

@@ -16,11 +16,11 @@ var errBadScores = errors.New("model output is not finite")
 // defectEncoder writes {base}/events/defect payloads (DESIGN.md) without
 // reflection: the strings that do not change per frame (camera, model,
 // version, labels) are quoted once, so a frame only formats numbers into a
-// reused buffer. The outbox splices "id" and "seq" in front.
+// buffer the caller reuses. The outbox splices "id" and "seq" in front. It
+// holds no per-frame state and is safe for concurrent use.
 type defectEncoder struct {
 	camera, model, version []byte
 	labels                 [][]byte
-	buf                    []byte
 }
 
 func quoteJSON(s string) []byte {
@@ -29,22 +29,22 @@ func quoteJSON(s string) []byte {
 }
 
 func newDefectEncoder(camera, model, version string, labels []string) *defectEncoder {
-	e := &defectEncoder{camera: quoteJSON(camera), model: quoteJSON(model), version: quoteJSON(version), buf: make([]byte, 0, 512)}
+	e := &defectEncoder{camera: quoteJSON(camera), model: quoteJSON(model), version: quoteJSON(version)}
 	for _, l := range labels {
 		e.labels = append(e.labels, quoteJSON(l))
 	}
 	return e
 }
 
-// encode returns the payload for one result; the slice is reused by the next
-// call. snapshot is the id of the evidence snapshot, or "" for none.
-func (e *defectEncoder) encode(ts time.Time, r inference.Result, latency time.Duration, snapshot string) ([]byte, error) {
+// encode writes the payload for one result into dst, reusing its memory, and
+// returns it. snapshot is the id of the evidence snapshot, or "" for none.
+func (e *defectEncoder) encode(dst []byte, ts time.Time, r inference.Result, latency time.Duration, snapshot string) ([]byte, error) {
 	for _, s := range r.Scores {
 		if math.IsNaN(float64(s)) || math.IsInf(float64(s), 0) {
 			return nil, errBadScores
 		}
 	}
-	b := e.buf[:0]
+	b := dst[:0]
 	b = append(b, `{"ts":"`...)
 	b = ts.UTC().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","camera":`...)
@@ -77,6 +77,5 @@ func (e *defectEncoder) encode(ts time.Time, r inference.Result, latency time.Du
 		b = append(b, '"')
 	}
 	b = append(b, '}')
-	e.buf = b
 	return b, nil
 }

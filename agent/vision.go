@@ -1,41 +1,96 @@
 package agent
 
 import (
-	"context"
-	"errors"
+	"fmt"
 	"log/slog"
+	"math"
+	"slices"
 	"sync/atomic"
 	"time"
 
 	"github.com/lineside/lineside/camera"
 	"github.com/lineside/lineside/inference"
-	"github.com/lineside/lineside/sync/outbox"
 )
 
-// visionWorker is the one inference worker of a camera: it owns the camera's
-// classifier session (sessions are not safe to share), turns every frame of
-// the queue into a defect record and appends it to the outbox. It drains the
-// queue after the camera stops, so frames already captured still reach the
-// store.
+// visionConfig is what one camera's inference worker needs besides its
+// classifier and the store.
+type visionConfig struct {
+	camera, model string
+	queue         int // frames waiting for inference; default 2
+	gate          camera.GateConfig
+	snapshots     SnapshotConfig
+	defectTopic   string // {base}/events/defect
+	snapshotTopic string // {base}/snapshots/{id}
+	slots         int    // appender jobs; default defaultAppendSlots
+	triggerMode   string // cameras[].trigger.mode
+}
+
+// visionWorker is the one inference worker of a camera. It owns the camera's
+// classifier session (ONNX Runtime sessions are not shared, so one worker per
+// session), and runs, per frame: gate, classify, snapshot encode, hand-over
+// to the appender. Decoding happens before, in the camera's goroutine, and
+// the durable append after, in the appender's, so the three overlap on
+// different cores. The bounded queue from the camera drops the oldest frame
+// when the worker falls behind, and the worker waits for the appender when
+// the store falls behind, so memory stays bounded and every frame is either
+// inferred, skipped by the gate, or dropped by the queue, each counted.
 type visionWorker struct {
-	cam    *camera.Camera
-	queue  *camera.Queue
-	clf    *inference.Classifier
-	out    *outbox.Outbox
-	enc    *defectEncoder
-	stream string
-	topic  string
-	log    *slog.Logger
+	cam   *camera.Camera
+	queue *camera.Queue
+	gate  *camera.Gate
+	clf   *inference.Classifier
+	snaps snapshotPolicy
+	jpeg  *snapshotEncoder // nil when snapshots are off
+	app   *appender
+	log   *slog.Logger
+	name  string
+	// triggerMode is none, mqtt or sensor: which triggers open the gate.
+	triggerMode string
 
 	inferred  atomic.Uint64
 	failed    atomic.Uint64
 	latencyNs atomic.Int64 // last inference latency
 }
 
-// run consumes frames until the queue is closed and empty. Appends use a
-// context that outlives the sources' one: the outbox closes only after every
-// worker returned.
+// newVisionWorker builds the worker of one camera. The worker does not own
+// cam or out; it owns everything else, clf included, and frees it in close.
+func newVisionWorker(cfg visionConfig, cam *camera.Camera, clf *inference.Classifier, out recordAppender, log *slog.Logger) (*visionWorker, error) {
+	gate, err := camera.NewGate(cfg.gate)
+	if err != nil {
+		return nil, fmt.Errorf("cameras.%s: %w", cfg.camera, err)
+	}
+	md := clf.Metadata()
+	if cfg.queue < 1 {
+		cfg.queue = DefaultCameraQueue
+	}
+	enc := newDefectEncoder(cfg.camera, cfg.model, md.Version, clf.Labels())
+	app := newAppender(out, enc, cfg.slots, len(clf.Labels()), log)
+	app.stream, app.topic = "defect."+cfg.camera, cfg.defectTopic
+	app.snapStream, app.snapTopic = "snapshot."+cfg.camera, cfg.snapshotTopic
+	w := &visionWorker{
+		cam:   cam,
+		queue: camera.NewQueue(cfg.queue),
+		gate:  gate,
+		clf:   clf,
+		snaps: snapshotPolicy{mode: cfg.snapshots.Mode, everyN: cfg.snapshots.EveryN, okIndex: slices.Index(clf.Labels(), clf.OKLabel())},
+		app:   app,
+		log:   log,
+		name:  cfg.camera,
+
+		triggerMode: cfg.triggerMode,
+	}
+	if cfg.snapshots.Mode != "" && cfg.snapshots.Mode != SnapshotNever {
+		w.jpeg = newSnapshotEncoder(cfg.snapshots.Quality, cfg.snapshots.MaxWidth)
+	}
+	return w, nil
+}
+
+// run consumes frames until the queue is closed and empty, then lets the
+// appender store every result already handed over before it returns; the
+// agent closes the outbox only after every worker returned.
 func (w *visionWorker) run() error {
+	go w.app.run()
+	defer w.app.stop()
 	var lastErr string
 	for f := range w.queue.Frames() {
 		err := w.process(f)
@@ -46,9 +101,6 @@ func (w *visionWorker) run() error {
 				w.log.Error("frame not processed", "err", err)
 				lastErr = err.Error()
 			}
-			if errors.Is(err, outbox.ErrClosed) {
-				return err
-			}
 			continue
 		}
 		lastErr = ""
@@ -56,7 +108,12 @@ func (w *visionWorker) run() error {
 	return nil
 }
 
+// process gates, classifies and hands one frame over. A frame the gate
+// keeps back is not an error; it is counted by the gate.
 func (w *visionWorker) process(f *camera.Frame) error {
+	if !w.gate.Admit(f) {
+		return nil
+	}
 	start := time.Now()
 	res, err := w.clf.Classify(f.Mat)
 	if err != nil {
@@ -64,21 +121,36 @@ func (w *visionWorker) process(f *camera.Frame) error {
 	}
 	latency := time.Since(start)
 	w.latencyNs.Store(int64(latency))
-	payload, err := w.enc.encode(f.Time, res, latency, "")
-	if err != nil {
-		return err
+	for _, s := range res.Scores {
+		if math.IsNaN(float64(s)) || math.IsInf(float64(s), 0) {
+			return errBadScores
+		}
 	}
-	_, err = w.out.Append(context.Background(), outbox.Record{
-		Stream:   w.stream,
-		Topic:    w.topic,
-		QoS:      1,
-		Priority: outbox.PriorityEvent,
-		Payload:  payload,
-		JSON:     true,
-	})
-	if err != nil {
-		return err
+	j := w.app.acquire()
+	j.fill(f.Time, res, latency)
+	if w.jpeg != nil && w.snaps.want(res.Index) {
+		if j.jpeg, err = w.jpeg.encode(f.Mat, j.jpeg); err != nil {
+			// The event still goes out, without evidence.
+			w.log.Debug("snapshot not encoded", "err", err)
+		} else {
+			j.snapshot = true
+		}
 	}
+	w.app.submit(j)
 	w.inferred.Add(1)
 	return nil
+}
+
+// trigger opens the camera's gate for the trigger window.
+func (w *visionWorker) trigger() { w.gate.Trigger() }
+
+// close frees the queue's frames, the gate, the snapshot encoder and the
+// classifier. Call it after the camera and run have returned.
+func (w *visionWorker) close() {
+	w.queue.Free()
+	w.gate.Close()
+	if w.jpeg != nil {
+		w.jpeg.close()
+	}
+	w.clf.Close()
 }
