@@ -12,7 +12,8 @@
 //
 //	open_timeout=10s     how long connecting may take (default 10s)
 //	read_timeout=5s      how long one read may block before the stream is
-//	                     declared lost (default: the camera's stall timeout)
+//	                     declared lost (default: 1.5 × the camera's stall
+//	                     timeout, so that the camera shows stalled first)
 //	rtsp_transport=tcp   RTP over the RTSP connection (tcp, the default) or
 //	                     over UDP (udp); rtsp:// and rtsps:// only
 //
@@ -54,7 +55,8 @@ import (
 const (
 	// DefaultOpenTimeout is open_timeout.
 	DefaultOpenTimeout = 10 * time.Second
-	// DefaultReadTimeout is read_timeout when the camera has no stall timeout.
+	// DefaultReadTimeout is read_timeout when the camera has no stall
+	// timeout.
 	DefaultReadTimeout = 5 * time.Second
 )
 
@@ -101,7 +103,7 @@ func New(u *url.URL, opts camera.Options) (camera.Source, error) {
 		http:        strings.HasPrefix(u.Scheme, "http"),
 	}
 	if opts.StallTimeout > 0 {
-		s.readTimeout = opts.StallTimeout
+		s.readTimeout = opts.StallTimeout * 3 / 2
 	}
 	if err := s.parseOptions(u); err != nil {
 		return nil, fmt.Errorf("stream source %q: %w", s.display, err)

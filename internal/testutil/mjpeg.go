@@ -33,6 +33,7 @@ type MJPEGServer struct {
 	w, h     int
 	perConn  int  // close each connection after this many frames; 0: never
 	garbage  bool // send random bytes instead of a multipart stream
+	paused   atomic.Bool
 	frames   map[[2]int][][]byte
 	served   atomic.Uint64
 	conns    atomic.Uint64
@@ -114,6 +115,10 @@ func (s *MJPEGServer) SetGarbage(on bool) {
 	s.mu.Unlock()
 }
 
+// SetPaused holds every connection open without sending frames while on, as
+// a camera whose encoder hangs would.
+func (s *MJPEGServer) SetPaused(on bool) { s.paused.Store(on) }
+
 // Served counts the frames sent over all connections.
 func (s *MJPEGServer) Served() uint64 { return s.served.Load() }
 
@@ -145,6 +150,9 @@ func (s *MJPEGServer) serve(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
 	period := time.Duration(float64(time.Second) / s.FPS)
 	for i := 0; perConn == 0 || i < perConn; i++ {
+		for s.paused.Load() && r.Context().Err() == nil {
+			time.Sleep(10 * time.Millisecond)
+		}
 		jpg := s.frame(i)
 		var hdr bytes.Buffer
 		fmt.Fprintf(&hdr, "--%s\r\nContent-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n", mjpegBoundary, len(jpg))
