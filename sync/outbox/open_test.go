@@ -2,7 +2,6 @@ package outbox
 
 import (
 	"errors"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -64,34 +63,6 @@ func TestLockedOtherProcess(t *testing.T) {
 	}
 	if !strings.Contains(string(out), path) || !strings.Contains(string(out), "another lineside instance may be running") {
 		t.Fatalf("child error: %s", out)
-	}
-}
-
-func TestCorruptFile(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	for _, size := range []int{10, 4096, 64 << 10} {
-		path := filepath.Join(t.TempDir(), "ob.db")
-		junk := make([]byte, size)
-		for i := range junk {
-			junk[i] = byte(rng.UintN(256))
-		}
-		if err := os.WriteFile(path, junk, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		o, err := Open(path, Options{Device: "x", LockTimeout: time.Second}, nil)
-		if err == nil {
-			o.Close()
-			t.Fatalf("%d random bytes opened as a store", size)
-		}
-		if !strings.Contains(err.Error(), path) {
-			t.Fatalf("error does not name the file: %v", err)
-		}
-		if !errors.Is(err, ErrCorrupt) {
-			t.Fatalf("%d random bytes: %v, want ErrCorrupt", size, err)
-		}
-		if got, _ := os.ReadFile(path); len(got) != size {
-			t.Fatalf("corrupt file was modified (%d bytes now)", len(got))
-		}
 	}
 }
 

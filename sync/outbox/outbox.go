@@ -17,7 +17,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -34,17 +33,21 @@ var (
 	ErrClosed = errors.New("outbox closed")
 	// ErrLocked is wrapped by Open when another process holds the file lock.
 	ErrLocked = errors.New("store is locked by another process")
-	// ErrCorrupt is wrapped by Open and Next when the file or a record cannot
-	// be decoded.
+	// ErrCorrupt is wrapped by errors about a file or a record that cannot
+	// be decoded. Open does not return it for a damaged file: it salvages.
 	ErrCorrupt = errors.New("store is corrupt")
+	// ErrFull is wrapped by Append when the disk budget has no room for a
+	// record even after every record of its tier and below was dropped.
+	ErrFull = errors.New("store is full")
 )
 
 // Defaults for Options.
 const (
-	DefaultBatchMax    = 256
-	DefaultBatchDelay  = 2 * time.Millisecond
-	DefaultQueueLen    = 1024
-	DefaultLockTimeout = 5 * time.Second
+	DefaultBatchMax           = 256
+	DefaultBatchDelay         = 2 * time.Millisecond
+	DefaultQueueLen           = 1024
+	DefaultLockTimeout        = 5 * time.Second
+	DefaultDropReportInterval = time.Second
 )
 
 const schemaVersion = 1
@@ -54,6 +57,7 @@ var (
 	bucketSeq     = []byte("seq")
 	bucketMeta    = []byte("meta")
 	keySchema     = []byte("schema")
+	keyDrops      = []byte("drops") // drops not yet reported, JSON
 )
 
 // Options tunes an Outbox. Zero values take the documented defaults.
@@ -67,13 +71,32 @@ type Options struct {
 	// QueueLen bounds the append queue; Append blocks while it is full,
 	// honouring its context. Default 1024.
 	QueueLen int
-	// LockTimeout is how long Open waits for the file lock (bbolt's
-	// Options.Timeout) before failing with ErrLocked. Default 5s.
+	// LockTimeout is how long Open waits for the file lock before failing
+	// with ErrLocked. Default 5s.
 	LockTimeout time.Duration
 	// Device is the device id used in record ids. Required; same character
 	// set as stream names: [A-Za-z0-9._-].
 	Device string
+	// MaxBytes is the disk budget: the store file never grows beyond it.
+	// When a commit would not fit, the oldest records of the lowest tier are
+	// dropped first. At least MinMaxBytes; 0 means no budget.
+	MaxBytes int64
+	// DropTopic is where drop reports go ({base}/events/drops): records of
+	// stream "drops" at PriorityAlarm, written in the same transaction as
+	// the drops they report, at most once per DropReportInterval. Empty
+	// keeps only the counters.
+	DropTopic string
+	// DropReportInterval is the least time between two drop reports.
+	// Default 1s.
+	DropReportInterval time.Duration
+	// StoreTopic is where a salvage report goes ({base}/events/store): a
+	// record of stream "store" at PriorityAlarm, written into the fresh
+	// store together with the salvaged records. Empty writes none.
+	StoreTopic string
 }
+
+// MinMaxBytes is the smallest disk budget Options.MaxBytes accepts.
+const MinMaxBytes = 1 << 20
 
 func (o *Options) setDefaults() {
 	if o.BatchMax <= 0 {
@@ -88,6 +111,9 @@ func (o *Options) setDefaults() {
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = DefaultLockTimeout
 	}
+	if o.DropReportInterval <= 0 {
+		o.DropReportInterval = DefaultDropReportInterval
+	}
 }
 
 // Outbox is an open store. All methods are safe for concurrent use. Open
@@ -100,6 +126,10 @@ type Outbox struct {
 	db     *bolt.DB
 	log    *slog.Logger
 	notify chan struct{}
+	budget budget
+	drops  dropLedger
+	rate   rateMeter
+	salv   *SalvageReport
 
 	mu      sync.RWMutex // guards closed and sending on reqs
 	closed  bool
@@ -113,12 +143,18 @@ type Outbox struct {
 }
 
 // Open opens (creating if needed) the store at path and starts its writer.
-// A file locked by another process fails with an error wrapping ErrLocked; a
-// file that is not a readable bbolt store fails with one wrapping ErrCorrupt.
+// A file locked by another process fails with an error wrapping ErrLocked
+// after LockTimeout. A file that is damaged (not a bbolt file, truncated, a
+// broken page or record) is renamed aside, never deleted; what can be read
+// from it is copied into a fresh store, and Salvaged describes what
+// happened.
 func Open(path string, opts Options, log *slog.Logger) (*Outbox, error) {
 	opts.setDefaults()
 	if !validName(opts.Device) {
 		return nil, fmt.Errorf("outbox: device %q must be 1-64 characters of [A-Za-z0-9._-]", opts.Device)
+	}
+	if opts.MaxBytes != 0 && opts.MaxBytes < MinMaxBytes {
+		return nil, fmt.Errorf("outbox: max bytes %d is less than the minimum of %d", opts.MaxBytes, MinMaxBytes)
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -126,84 +162,22 @@ func Open(path string, opts Options, log *slog.Logger) (*Outbox, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("outbox: create directory: %w", err)
 	}
-	db, err := openBolt(path, opts.LockTimeout)
-	var pathErr *fs.PathError
-	switch {
-	case errors.Is(err, bolt.ErrTimeout):
-		return nil, fmt.Errorf("outbox: open %s: %w after %s (another lineside instance may be running)", path, ErrLocked, opts.LockTimeout)
-	case errors.As(err, &pathErr):
-		return nil, fmt.Errorf("outbox: open %s: %w", path, err)
-	case err != nil:
-		// Anything else bbolt reports while reading the meta pages or the
-		// freelist means the file is not a store it can use.
-		return nil, fmt.Errorf("outbox: open %s: %w: %w", path, ErrCorrupt, err)
-	}
 	o := &Outbox{
 		opts:   opts,
 		path:   path,
-		db:     db,
 		log:    log.With("component", "outbox"),
 		notify: make(chan struct{}, 1),
 		reqs:   make(chan *request, opts.QueueLen),
 		done:   make(chan struct{}),
 	}
-	if err := o.init(); err != nil {
-		_ = db.Close()
+	o.budget.init(opts.MaxBytes)
+	if err := o.open(); err != nil {
 		return nil, fmt.Errorf("outbox: open %s: %w", path, err)
 	}
 	o.updateSize()
-	o.log.Info("store opened", "path", path, "records", o.depth.Load(), "bytes", o.size.Load())
+	o.log.Info("store opened", "path", path, "records", o.depth.Load(), "bytes", o.size.Load(), "max_bytes", opts.MaxBytes)
 	go o.writer()
 	return o, nil
-}
-
-// openBolt opens the file; bbolt can panic on a damaged freelist, which is
-// reported as an error instead.
-func openBolt(path string, lockTimeout time.Duration) (db *bolt.DB, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			db, err = nil, fmt.Errorf("%v", r)
-		}
-	}()
-	return bolt.Open(path, 0o600, &bolt.Options{
-		Timeout: lockTimeout,
-		// The freelist is rebuilt on open instead of being written on every
-		// commit, which keeps the per-group cost to the records themselves.
-		NoFreelistSync: true,
-		FreelistType:   bolt.FreelistMapType,
-	})
-}
-
-// init creates the buckets, checks the schema and counts the records. A
-// panic from bbolt on a damaged page is turned into ErrCorrupt.
-func (o *Outbox) init() (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: %v", ErrCorrupt, r)
-		}
-	}()
-	return o.db.Update(func(tx *bolt.Tx) error {
-		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
-		if err != nil {
-			return err
-		}
-		if v := meta.Get(keySchema); v == nil {
-			if err := meta.Put(keySchema, binary.BigEndian.AppendUint32(nil, schemaVersion)); err != nil {
-				return err
-			}
-		} else if len(v) != 4 || binary.BigEndian.Uint32(v) != schemaVersion {
-			return fmt.Errorf("%w: unknown schema version %x", ErrCorrupt, v)
-		}
-		if _, err := tx.CreateBucketIfNotExists(bucketSeq); err != nil {
-			return err
-		}
-		recs, err := tx.CreateBucketIfNotExists(bucketRecords)
-		if err != nil {
-			return err
-		}
-		o.depth.Store(int64(recs.Stats().KeyN))
-		return nil
-	})
 }
 
 // Close stops accepting appends, commits every request already queued,

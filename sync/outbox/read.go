@@ -69,6 +69,20 @@ type Stats struct {
 	Depth int
 	// Bytes is the size of the store file now.
 	Bytes int64
+	// MaxBytes is the disk budget (0: none).
+	MaxBytes int64
+	// UsedBytes is the space in the file that holds data now.
+	UsedBytes int64
+	// Drops counts records dropped since Open by stream and reason
+	// (DropBudget, DropFull).
+	Drops map[string]map[string]uint64
+	// AppendRate is the bytes stored per second over the last minute.
+	AppendRate float64
+	// Runway is how long the store could keep buffering at AppendRate
+	// with nothing delivered before the budget forces drops; RunwayKnown
+	// is false without a budget or without appends in the last minute.
+	Runway      time.Duration
+	RunwayKnown bool
 }
 
 // MeanBatch returns the average number of records per commit.
@@ -83,6 +97,8 @@ type statCounters struct {
 	appends, acks, commits, errors atomic.Uint64
 	commitNanos                    atomic.Int64
 	maxBatch                       atomic.Int64
+
+	dropLog atomic.Int64 // unix second of the last drop log line
 
 	logMu  sync.Mutex
 	failed bool
@@ -107,7 +123,7 @@ func (s *statCounters) record(appended, deleted int, d time.Duration, err error)
 
 // Stats returns the current counters.
 func (o *Outbox) Stats() Stats {
-	return Stats{
+	st := Stats{
 		Appends:      o.stats.appends.Load(),
 		Acks:         o.stats.acks.Load(),
 		Commits:      o.stats.commits.Load(),
@@ -116,7 +132,28 @@ func (o *Outbox) Stats() Stats {
 		CommitTime:   time.Duration(o.stats.commitNanos.Load()),
 		Depth:        o.Depth(),
 		Bytes:        o.Bytes(),
+		MaxBytes:     o.opts.MaxBytes,
+		UsedBytes:    o.budget.used(),
+		Drops:        o.drops.totals(),
+		AppendRate:   o.rate.perSecond(time.Now()),
 	}
+	st.Runway, st.RunwayKnown = o.Runway()
+	return st
+}
+
+// Runway returns how long the store can keep buffering at the append rate
+// of the last minute, with nothing delivered, before the disk budget forces
+// drops. ok is false without a budget or without recent appends.
+func (o *Outbox) Runway() (d time.Duration, ok bool) {
+	rate := o.rate.perSecond(time.Now())
+	if !o.budget.enabled() || rate <= 0 {
+		return 0, false
+	}
+	left := o.budget.room() - o.budget.reserve - cowPages*o.budget.pageSize
+	if left <= 0 {
+		return 0, true
+	}
+	return time.Duration(float64(left) / rate * float64(time.Second)), true
 }
 
 // logCommitError logs when commits start failing and when they recover,

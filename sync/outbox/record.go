@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"strconv"
 	"strings"
 	"time"
@@ -183,8 +184,17 @@ func expandTopic(topic, id string) string {
 }
 
 // Stored values: version(1) qos(1) created(8) seq(8) len(stream)(1) stream
-// len(topic)(2) topic payload. The payload runs to the end of the value.
-const valueVersion = 1
+// len(topic)(2) topic payload crc(4). The CRC-32C covers everything before
+// it, so that a damaged record is found instead of published; version 1
+// values (no CRC) are still read.
+const (
+	valueVersion1 = 1
+	valueVersion  = 2
+	valueFixed    = 1 + 1 + 8 + 8 + 1
+	crcSize       = 4
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 func encodeValue(dst []byte, qos byte, created time.Time, stream string, seq uint64, topic string) []byte {
 	dst = append(dst, valueVersion, qos)
@@ -196,18 +206,32 @@ func encodeValue(dst []byte, qos byte, created time.Time, stream string, seq uin
 	return append(dst, topic...)
 }
 
+// sealValue appends the CRC of the value that starts at dst[mark:].
+func sealValue(dst []byte, mark int) []byte {
+	return binary.BigEndian.AppendUint32(dst, crc32.Checksum(dst[mark:], crcTable))
+}
+
 // decodeValue fills m from a stored value, copying everything out of v, which
 // is only valid during its transaction.
 func decodeValue(m *Message, v []byte) error {
-	const fixed = 1 + 1 + 8 + 8 + 1
-	if len(v) < fixed || v[0] != valueVersion {
+	if len(v) < valueFixed || (v[0] != valueVersion && v[0] != valueVersion1) {
 		return fmt.Errorf("%w: record %s: bad header", ErrCorrupt, m.Key)
+	}
+	if v[0] == valueVersion {
+		if len(v) < valueFixed+crcSize {
+			return fmt.Errorf("%w: record %s: truncated", ErrCorrupt, m.Key)
+		}
+		body := v[:len(v)-crcSize]
+		if crc32.Checksum(body, crcTable) != binary.BigEndian.Uint32(v[len(body):]) {
+			return fmt.Errorf("%w: record %s: checksum mismatch", ErrCorrupt, m.Key)
+		}
+		v = body
 	}
 	m.QoS = v[1]
 	m.Created = time.Unix(0, int64(binary.BigEndian.Uint64(v[2:10])))
 	m.Seq = binary.BigEndian.Uint64(v[10:18])
 	n := int(v[18])
-	v = v[fixed:]
+	v = v[valueFixed:]
 	if len(v) < n+2 {
 		return fmt.Errorf("%w: record %s: truncated stream", ErrCorrupt, m.Key)
 	}

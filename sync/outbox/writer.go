@@ -2,13 +2,10 @@ package outbox
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"runtime"
 	"sync"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // request is one Append or Ack waiting for the writer.
@@ -19,6 +16,9 @@ type request struct {
 	receipt Receipt
 	err     error
 	done    chan struct{}
+	// cb, when set, is called by the writer instead of signalling done, and
+	// the writer recycles the request (AppendAsync).
+	cb func(Receipt, error)
 }
 
 var requestPool = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
@@ -51,6 +51,27 @@ func (o *Outbox) Append(ctx context.Context, rec Record) (Receipt, error) {
 		return Receipt{}, fmt.Errorf("outbox: append: %w", err)
 	}
 	return rc, nil
+}
+
+// AppendAsync queues rec and returns without waiting for the commit; done
+// is called once, from the writer goroutine, after the group holding the
+// record has committed (fsync included) or failed. done must be quick and
+// must not call the outbox. This lets one producer keep several appends in
+// flight, so groups grow beyond one record per producer; each record is
+// durable exactly when its done reports a nil error. ctx bounds only the
+// wait for room in the queue. rec.Payload must not be modified until done
+// is called. An error returned here means done will not be called.
+func (o *Outbox) AppendAsync(ctx context.Context, rec Record, done func(Receipt, error)) error {
+	if err := rec.validate(); err != nil {
+		return fmt.Errorf("outbox: append: %w", err)
+	}
+	r := getRequest()
+	r.rec, r.created, r.cb = rec, time.Now(), done
+	if err := o.submit(ctx, r); err != nil {
+		putRequest(r)
+		return fmt.Errorf("outbox: append: %w", err)
+	}
+	return nil
 }
 
 // Ack deletes the records with the given keys, returning once the deletion
@@ -101,36 +122,58 @@ func (o *Outbox) submit(ctx context.Context, r *request) error {
 
 // writer is the only goroutine that writes to the file. It gathers requests
 // into a group and commits the group in one transaction.
+// It also commits on its own when a drop report falls due.
 func (o *Outbox) writer() {
 	defer close(o.done)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	report := time.NewTimer(time.Hour)
+	defer report.Stop()
 	batch := make([]*request, 0, o.opts.BatchMax)
 	var arena []byte
 	for open := true; open; {
-		r, ok := <-o.reqs
-		if !ok {
-			return
+		if d, ok := o.drops.due(o.opts.DropReportInterval, o.opts.DropTopic != ""); ok {
+			report.Reset(d)
+		} else {
+			report.Stop()
 		}
-		batch = append(batch[:0], r)
-		timer.Reset(o.opts.BatchDelay)
-		batch, open = o.gather(batch, timer)
-		timer.Stop()
-		arena = o.commit(batch, arena)
+		var r *request
+		select {
+		case r, open = <-o.reqs:
+		case <-report.C:
+		}
+		batch = batch[:0]
+		if r != nil {
+			batch = append(batch, r)
+			timer.Reset(o.opts.BatchDelay)
+			batch, open = o.gather(batch, timer)
+			timer.Stop()
+		}
+		if len(batch) > 0 || open {
+			arena = o.commit(batch, arena)
+		}
 	}
 }
 
 // gather adds requests to batch until it is full, the delay has passed, the
-// queue is closed, or every caller waiting on the outbox is already in it.
+// queue is closed, the group holds groupBytes of payload, or every caller
+// waiting on the outbox is already in it.
 func (o *Outbox) gather(batch []*request, timer *time.Timer) ([]*request, bool) {
 	yielded := false
-	for len(batch) < o.opts.BatchMax {
+	bytes := len(batch[0].rec.Payload)
+	add := func(r *request) {
+		batch = append(batch, r)
+		bytes += len(r.rec.Payload)
+	}
+	// Large records (snapshots) close a group early, so the disk budget can
+	// keep room for the next group.
+	for len(batch) < o.opts.BatchMax && bytes < o.budget.groupBytes {
 		select {
 		case r, ok := <-o.reqs:
 			if !ok {
 				return batch, false
 			}
-			batch = append(batch, r)
+			add(r)
 			continue
 		default:
 		}
@@ -149,100 +192,10 @@ func (o *Outbox) gather(batch []*request, timer *time.Timer) ([]*request, bool) 
 			if !ok {
 				return batch, false
 			}
-			batch = append(batch, r)
+			add(r)
 		case <-timer.C:
 			return batch, true
 		}
 	}
 	return batch, true
-}
-
-// commit writes one group and answers every request in it. arena holds the
-// stored values, which bbolt references until the transaction ends; it is
-// returned for reuse by the next group.
-func (o *Outbox) commit(batch []*request, arena []byte) []byte {
-	need := 0
-	for _, r := range batch {
-		if r.keys == nil {
-			need += 64 + len(r.rec.Stream) + len(r.rec.Topic) + len(r.rec.Payload) + 2*(len(o.opts.Device)+len(r.rec.Stream)+24)
-		}
-	}
-	if cap(arena) < need {
-		arena = make([]byte, 0, need)
-	}
-	buf := arena[:0]
-	var appended, deleted int
-	seqs := make(map[string]uint64, 4)
-	start := time.Now()
-	err := o.db.Update(func(tx *bolt.Tx) error {
-		recs, seqB := tx.Bucket(bucketRecords), tx.Bucket(bucketSeq)
-		for _, r := range batch {
-			if r.keys != nil {
-				for _, k := range r.keys {
-					if recs.Get(k[:]) != nil {
-						if err := recs.Delete(k[:]); err != nil {
-							return err
-						}
-						deleted++
-					}
-				}
-				continue
-			}
-			seq, ok := seqs[r.rec.Stream]
-			if !ok {
-				if v := seqB.Get([]byte(r.rec.Stream)); len(v) == 8 {
-					seq = binary.BigEndian.Uint64(v)
-				}
-			}
-			seq++
-			seqs[r.rec.Stream] = seq
-			n, err := recs.NextSequence()
-			if err != nil {
-				return err
-			}
-			id := makeID(o.opts.Device, r.rec.Stream, seq)
-			mark := len(buf)
-			buf = encodeValue(buf, r.rec.QoS, r.created, r.rec.Stream, seq, expandTopic(r.rec.Topic, id))
-			if r.rec.JSON {
-				buf = splice(buf, r.rec.Payload, id, seq)
-			} else {
-				buf = append(buf, r.rec.Payload...)
-			}
-			k := makeKey(r.rec.Priority, n)
-			if err := recs.Put(k[:], buf[mark:len(buf):len(buf)]); err != nil {
-				return err
-			}
-			r.receipt = Receipt{Stream: r.rec.Stream, Seq: seq, ID: id}
-			appended++
-		}
-		for s, seq := range seqs {
-			if err := seqB.Put([]byte(s), binary.BigEndian.AppendUint64(nil, seq)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	o.stats.record(appended, deleted, time.Since(start), err)
-	if err != nil {
-		err = fmt.Errorf("commit: %w", err)
-		o.logCommitError(err)
-	} else {
-		o.depth.Add(int64(appended - deleted))
-		o.updateSize()
-		o.logCommitError(nil)
-	}
-	for _, r := range batch {
-		if r.err = err; err != nil {
-			r.receipt = Receipt{}
-		}
-		o.pending.Add(-1)
-		r.done <- struct{}{}
-	}
-	if err == nil && appended > 0 {
-		select {
-		case o.notify <- struct{}{}:
-		default:
-		}
-	}
-	return buf[:0]
 }
