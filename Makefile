@@ -24,6 +24,8 @@ run: build
 test: setup
 	$(GO) vet $(PKGS)
 	$(GO) test $(GOFLAGS_TEST) $(PKGS)
+	# gocv counts live Mats only with -tags matprofile: the reconnect leak test again, counting them.
+	$(GO) test $(GOFLAGS_TEST) -tags matprofile -run 'TestReconnectsDoNotLeak' ./camera/stream/
 
 # Benchmarks print `bench: NAME value=… limit=… ratio=…` lines (DESIGN.md).
 bench: setup

@@ -15,6 +15,8 @@ log() { printf 'setup: %s\n' "$*"; }
 # --- Debian packages -------------------------------------------------------
 pkgs=(
   pkg-config libopencv-dev          # gocv (OpenCV 4.6 with FFmpeg, GStreamer, V4L2)
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good  # gst:// pipelines; RTP/JPEG for the RTSP test server
+  python3-gi gir1.2-gst-rtsp-server-1.0                # the RTSP test server (GStreamer's gst-rtsp-server)
   mosquitto mosquitto-clients       # the broker for tests and the demo
   python3-torch python3-onnx python3-numpy  # model training/export (for /usr/bin/python3)
 )

@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -112,6 +113,18 @@ func (r *mjpegReader) next() ([]byte, error) {
 		return nil, err
 	}
 	defer p.Close()
+	// With a Content-Length, read exactly that: a camera that closes right
+	// after a part sends no closing boundary, and the part is still whole.
+	if n, err := strconv.Atoi(p.Header.Get("Content-Length")); err == nil && n > 0 && n <= maxPart {
+		if cap(r.buf) < n {
+			r.buf = make([]byte, n)
+		}
+		r.buf = r.buf[:n]
+		if _, err := io.ReadFull(p, r.buf); err != nil {
+			return nil, err
+		}
+		return r.buf, nil
+	}
 	r.buf = r.buf[:0]
 	for {
 		if len(r.buf) == cap(r.buf) {

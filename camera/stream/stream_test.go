@@ -27,14 +27,14 @@ type running struct {
 
 // start runs a camera on url with short timeouts so that outages show within
 // a test's time.
-func start(t *testing.T, name, url string, stall time.Duration) *running {
+func start(t *testing.T, name, url string, stall time.Duration, tune ...func(*camera.Config)) *running {
 	t.Helper()
 	r := &running{sizes: map[string]int{}, done: make(chan struct{})}
 	src, err := camera.NewSource(url, camera.Options{Name: name, StallTimeout: stall})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.cam = camera.New(camera.Config{
+	cfg := camera.Config{
 		Name: name, FPS: 20, StallTimeout: stall,
 		BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
 		OnState: func(h camera.Health) {
@@ -42,7 +42,11 @@ func start(t *testing.T, name, url string, stall time.Duration) *running {
 			r.states = append(r.states, h.State)
 			r.mu.Unlock()
 		},
-	}, src, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}
+	for _, f := range tune {
+		f(&cfg)
+	}
+	r.cam = camera.New(cfg, src, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	q := camera.NewQueue(2)
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
