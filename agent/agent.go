@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -17,7 +18,11 @@ import (
 	"github.com/lineside/lineside/sync/uplink"
 
 	// Camera sources register themselves by URL scheme.
+	_ "github.com/lineside/lineside/camera/dir"
 	_ "github.com/lineside/lineside/camera/file"
+	_ "github.com/lineside/lineside/camera/gst"
+	_ "github.com/lineside/lineside/camera/stream"
+	_ "github.com/lineside/lineside/camera/v4l2"
 )
 
 // Version is the agent's version, set at build time with
@@ -47,11 +52,14 @@ type Agent struct {
 	vision  []*visionWorker
 	cameras []*camera.Camera
 	models  map[string]string // name -> version
+
+	statusDirty chan struct{} // camera state changed: publish status again
 }
 
 // New returns an agent for a loaded, valid config.
 func New(cfg *Config, log *slog.Logger) *Agent {
-	return &Agent{cfg: cfg, log: log, layout: cfg.TopicLayout(), models: map[string]string{}}
+	return &Agent{cfg: cfg, log: log, layout: cfg.TopicLayout(), models: map[string]string{},
+		statusDirty: make(chan struct{}, 1)}
 }
 
 // Run starts every component, reports READY to systemd, and blocks until ctx
@@ -84,6 +92,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("lineside running", "version", Version, "device", a.layout.Base(), "cameras", len(a.cameras))
 	notify.Ready()
 	go notify.Watchdog(srcCtx, func() bool { return true })
+	go a.republishStatus(srcCtx)
 
 	<-ctx.Done()
 	notify.Stopping()
@@ -156,13 +165,20 @@ func (a *Agent) addCamera(cc CameraConfig) error {
 	}
 	md := clf.Metadata()
 	a.models[cc.Model] = md.Version
-	src, err := camera.NewSource(cc.Source, camera.Options{Name: cc.Name, FPS: cc.FPS})
+	src, err := camera.NewSource(cc.Source, camera.Options{
+		Name: cc.Name, FPS: cc.FPS, StallTimeout: cc.StallTimeoutStd(),
+		StateDir: filepath.Dir(a.cfg.Store.Path),
+	})
 	if err != nil {
 		clf.Close()
 		return fmt.Errorf("cameras.%s.source: %w", cc.Name, err)
 	}
 	log := a.log.With("component", "camera")
-	cam := camera.New(camera.Config{Name: cc.Name, FPS: cc.FPS}, src, log)
+	cam := camera.New(camera.Config{
+		Name: cc.Name, FPS: cc.FPS, StallTimeout: cc.StallTimeoutStd(),
+		BackoffMin: cc.BackoffMin.Std(), BackoffMax: cc.BackoffMax.Std(),
+		OnState: a.cameraStateChanged,
+	}, src, log)
 	a.cameras = append(a.cameras, cam)
 	w, err := newVisionWorker(visionConfig{
 		camera:        cc.Name,

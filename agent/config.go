@@ -180,6 +180,17 @@ type CameraConfig struct {
 	Trigger TriggerConfig `mapstructure:"trigger"`
 	// Snapshots sends JPEG evidence frames. Default: mode never.
 	Snapshots SnapshotConfig `mapstructure:"snapshots"`
+	// StallTimeout is how long the camera may go without a frame before it
+	// is stalled; 0 or at least 100ms. Default: 0, meaning five frame
+	// periods, at least 2s (DefaultCameraStallTimeout).
+	StallTimeout Duration `mapstructure:"stall_timeout"`
+	// BackoffMin is the first reopen delay after a failure, 10ms to 1h;
+	// delays double up to BackoffMax, with ±20% jitter.
+	// Default: 500ms (DefaultCameraBackoffMin).
+	BackoffMin Duration `mapstructure:"backoff_min"`
+	// BackoffMax caps the reopen delay, backoff_min to 1h.
+	// Default: 30s (DefaultCameraBackoffMax).
+	BackoffMax Duration `mapstructure:"backoff_max"`
 }
 
 // HTTPConfig is the local HTTP endpoint.

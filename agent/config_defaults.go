@@ -104,4 +104,5 @@ func DefaultConfig() *Config {
 func (c *CameraConfig) setDefaults() {
 	c.FPS = DefaultCameraFPS
 	c.setVisionDefaults()
+	c.setHealthDefaults()
 }

@@ -202,6 +202,7 @@ func (c *Config) validateCameras(v *validator) {
 			v.add(path+".model", strconv.Quote(cam.Model), "%s", msg)
 		}
 		v.validateVision(path, &cam)
+		v.validateHealth(path, &cam)
 	}
 }
 
