@@ -18,6 +18,8 @@ package uplink
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -84,10 +86,37 @@ type Config struct {
 	// Default 2s.
 	DrainTimeout time.Duration
 	// OnConnect, if set, runs after every successful connect and birth, in
-	// Run's goroutine, before records flow (for subscriptions). It should
-	// not block for long.
+	// Run's goroutine, before records flow. It should not block for long.
+	// Subscriptions are better made with Uplink.Subscribe, which renews
+	// them on every connect.
 	OnConnect func(mqtt.Client)
+	// CleanSession asks the broker to forget the session on every connect.
+	// The default, false, keeps a persistent session under the stable
+	// ClientID: subscriptions and QoS 1 messages for the agent queued
+	// while it was away survive a reconnect. Outgoing records are not
+	// affected: paho's own message store is in memory and fresh per
+	// connection, so only the outbox re-sends, and a record in flight when
+	// a connection drops may arrive twice (at most Window records per
+	// reconnect).
+	CleanSession bool
+	// RateLimit caps outbox publishes per second; 0 means no limit.
+	// Bursts of up to a tenth of a second's worth (at least 1, at most
+	// Window) are allowed.
+	RateLimit float64
 }
+
+// String describes the config for logs without the password.
+func (c Config) String() string {
+	pw := ""
+	if c.Password != "" {
+		pw = " password=<redacted>"
+	}
+	return fmt.Sprintf("broker=%s client_id=%s username=%q%s clean_session=%t window=%d rate_limit=%g tls=%t",
+		c.Broker, c.ClientID, c.Username, pw, c.CleanSession, c.Window, c.RateLimit, c.TLS != nil)
+}
+
+// LogValue keeps the password out of structured logs.
+func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
 
 func (c *Config) setDefaults() {
 	if c.Broker == "" {
@@ -134,6 +163,8 @@ type Stats struct {
 	Reconnects uint64
 	// InFlight is the number of records published and not yet deleted.
 	InFlight int
+	// RateLimited counts the times the rate limit held a publish back.
+	RateLimited uint64
 	// LastError is the most recent connection or publish error, if any.
 	LastError string
 }

@@ -32,7 +32,11 @@ func (u *Uplink) connect(ctx context.Context) (*connection, error) {
 		SetClientID(u.cfg.ClientID).
 		SetUsername(u.cfg.Username).
 		SetPassword(u.cfg.Password).
-		SetCleanSession(true).
+		SetCleanSession(u.cfg.CleanSession).
+		// A fresh in-memory store per connection: paho never re-sends a
+		// record on its own; the outbox does (see the package doc).
+		SetStore(mqtt.NewMemoryStore()).
+		SetDefaultPublishHandler(u.dispatch).
 		SetAutoReconnect(false).
 		SetConnectRetry(false).
 		SetOrderMatters(false).
@@ -71,6 +75,10 @@ func (u *Uplink) connect(ctx context.Context) (*connection, error) {
 			c.abort()
 			return nil, fmt.Errorf("publish birth: %w", err)
 		}
+	}
+	if err := u.resubscribe(c); err != nil {
+		c.abort()
+		return nil, err
 	}
 	u.setConn(c)
 	if u.cfg.OnConnect != nil {

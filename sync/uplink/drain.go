@@ -69,10 +69,27 @@ func (u *Uplink) drain(ctx context.Context, c *connection) error {
 
 	var buf []outbox.Message
 	readFailing := false
+	lim := newLimiter(u.cfg.RateLimit, window)
+	var tick *time.Timer // armed while the rate limit holds records back
+	defer func() {
+		if tick != nil {
+			tick.Stop()
+		}
+	}()
 	for {
 		u.held.remove(u.acks.takeReleased()...)
+		var tickC <-chan time.Time
 		for len(inflight) < window {
-			msgs, _, err := u.ob.Next(outbox.Key{}, window-len(inflight), buf, u.held.contains)
+			n, wait := lim.take(time.Now(), window-len(inflight))
+			if n == 0 {
+				if u.ob.Depth() > len(inflight) {
+					u.rateLimited.Add(1)
+					tick = resetTimer(tick, wait)
+					tickC = tick.C
+				}
+				break
+			}
+			msgs, _, err := u.ob.Next(outbox.Key{}, n, buf, u.held.contains)
 			if err != nil {
 				u.setErr(err)
 				if !readFailing {
@@ -82,6 +99,7 @@ func (u *Uplink) drain(ctx context.Context, c *connection) error {
 				break
 			}
 			readFailing = false
+			lim.giveBack(n - len(msgs))
 			if len(msgs) == 0 {
 				break
 			}
@@ -102,6 +120,7 @@ func (u *Uplink) drain(ctx context.Context, c *connection) error {
 			return fmt.Errorf("connection lost: %w", err)
 		case <-u.ob.Notify():
 		case <-u.wake:
+		case <-tickC:
 		case r := <-results:
 			if err := handle(r); err != nil {
 				return u.classify(c, err)
@@ -160,4 +179,13 @@ func waiter(queue <-chan flight, results chan<- result) {
 		timer.Stop()
 		results <- result{key: f.key, gen: f.gen, err: err}
 	}
+}
+
+// resetTimer returns t (created if nil) set to fire after d.
+func resetTimer(t *time.Timer, d time.Duration) *time.Timer {
+	if t == nil {
+		return time.NewTimer(d)
+	}
+	t.Reset(d)
+	return t
 }

@@ -29,9 +29,11 @@ type Uplink struct {
 	mu      sync.Mutex
 	conn    *connection // nil while offline
 	lastErr string
+	subs    []subscription
 
 	gen                                  atomic.Uint64
 	published, acked, failed, reconnects atomic.Uint64
+	rateLimited                          atomic.Uint64
 }
 
 // New returns an Uplink for ob. It does not connect; Run does.
@@ -76,7 +78,7 @@ func (u *Uplink) Run(ctx context.Context) error {
 			}
 			failing = false
 			backoff = u.cfg.BackoffMin
-			u.log.Info("connected", "broker", u.cfg.Broker, "client_id", u.cfg.ClientID, "generation", c.gen, "backlog", u.ob.Depth())
+			u.log.Info("connected", "broker", u.cfg.Broker, "client_id", u.cfg.ClientID, "clean_session", u.cfg.CleanSession, "generation", c.gen, "backlog", u.ob.Depth())
 			err = u.drain(ctx, c)
 			u.setConn(nil)
 			if err == nil { // clean shutdown: offline status sent, disconnected
@@ -145,13 +147,14 @@ func (u *Uplink) Stats() Stats {
 	lastErr := u.lastErr
 	u.mu.Unlock()
 	return Stats{
-		Connected:  u.Connected(),
-		Published:  u.published.Load(),
-		Acked:      u.acked.Load(),
-		Failed:     u.failed.Load(),
-		Reconnects: u.reconnects.Load(),
-		InFlight:   u.held.len(),
-		LastError:  lastErr,
+		Connected:   u.Connected(),
+		Published:   u.published.Load(),
+		Acked:       u.acked.Load(),
+		Failed:      u.failed.Load(),
+		Reconnects:  u.reconnects.Load(),
+		InFlight:    u.held.len(),
+		RateLimited: u.rateLimited.Load(),
+		LastError:   lastErr,
 	}
 }
 
