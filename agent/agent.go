@@ -93,6 +93,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	notify.Ready()
 	go notify.Watchdog(srcCtx, func() bool { return true })
 	go a.republishStatus(srcCtx)
+	go a.publishMetrics(srcCtx)
 
 	<-ctx.Done()
 	notify.Stopping()
@@ -121,20 +122,19 @@ func (a *Agent) start() error {
 	}, a.log); err != nil {
 		return fmt.Errorf("%w: %w", ErrRuntime, err)
 	}
-	out, err := outbox.Open(cfg.Store.Path, outbox.Options{
-		Device:      cfg.Device.ID,
-		LockTimeout: cfg.Store.LockTimeout.Std(),
-	}, a.log)
-	if err != nil {
+	if err := a.openStore(); err != nil {
 		return err
 	}
-	a.out = out
 	for _, cc := range cfg.Cameras {
 		if err := a.addCamera(cc); err != nil {
 			return err
 		}
 	}
-	password, err := readSecret(cfg.MQTT.PasswordFile)
+	password, err := a.mqttPassword()
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := a.uplinkTLS()
 	if err != nil {
 		return err
 	}
@@ -143,6 +143,9 @@ func (a *Agent) start() error {
 		ClientID:       cfg.MQTTClientID(),
 		Username:       cfg.MQTT.Username,
 		Password:       password,
+		TLS:            tlsCfg,
+		CleanSession:   cfg.MQTT.CleanSession,
+		RateLimit:      cfg.MQTT.RateLimit,
 		StatusTopic:    a.layout.Status(),
 		Birth:          a.birth,
 		Window:         cfg.MQTT.Inflight,

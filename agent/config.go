@@ -94,6 +94,8 @@ type MQTTConfig struct {
 	Username string `mapstructure:"username"`
 	// PasswordFile is a file holding the password (trailing newline ignored),
 	// kept out of the config so the config can be shared. Needs Username.
+	// Without it the password is taken from the environment variable
+	// LINESIDE_MQTT_PASSWORD, if set. The password is never logged.
 	// Default: "" (no password).
 	PasswordFile string `mapstructure:"password_file"`
 	// TLS holds the certificate files used by TLS schemes.
@@ -108,6 +110,13 @@ type MQTTConfig struct {
 	// ConnectTimeout bounds one connection attempt.
 	// Default: 5s (DefaultMQTTConnectTimeout).
 	ConnectTimeout Duration `mapstructure:"connect_timeout"`
+	// CleanSession makes the broker forget the agent's session on every
+	// connect. Default: false, a persistent session under the stable client
+	// id, so that commands sent while the agent was away are delivered.
+	CleanSession bool `mapstructure:"clean_session"`
+	// RateLimit caps the results published per second, e.g. on a metered
+	// link; 0 means no limit. Default: 0.
+	RateLimit float64 `mapstructure:"rate_limit"`
 }
 
 // TLSConfig holds PEM files for a TLS broker connection.

@@ -55,6 +55,7 @@ const (
 	maxCameraFPS          = 1000
 	maxMQTTInflight       = 65535
 	maxMQTTKeepaliveSecs  = 65535
+	maxMQTTRateLimit      = 1000000
 	envPrefix             = "LINESIDE_"
 	defaultClientIDPrefix = "lineside-"
 )

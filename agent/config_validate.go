@@ -122,6 +122,9 @@ func (c *Config) validateMQTT(v *validator) {
 		v.add("mqtt.inflight", strconv.Itoa(m.Inflight), "is not between 1 and %d", maxMQTTInflight)
 	}
 	v.positive("mqtt.connect_timeout", m.ConnectTimeout)
+	if !(m.RateLimit >= 0 && m.RateLimit <= maxMQTTRateLimit) {
+		v.add("mqtt.rate_limit", strconv.FormatFloat(m.RateLimit, 'g', -1, 64), "is not between 0 (no limit) and %d messages per second", maxMQTTRateLimit)
+	}
 }
 
 func (c *Config) validateModels(v *validator) {

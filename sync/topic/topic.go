@@ -35,6 +35,14 @@ func (l Layout) DefectEvents() string { return l.Base() + "/events/defect" }
 // HealthEvents is where asset health records are published.
 func (l Layout) HealthEvents() string { return l.Base() + "/events/health" }
 
+// Drops is where the outbox reports records it dropped to keep its disk
+// budget, with their seqs, so the cloud can tell a drop from a gap.
+func (l Layout) Drops() string { return l.Base() + "/events/drops" }
+
+// StoreEvents is where the outbox reports a damaged store file it set aside
+// and salvaged.
+func (l Layout) StoreEvents() string { return l.Base() + "/events/store" }
+
 // Snapshot is the topic of one evidence snapshot.
 func (l Layout) Snapshot(id string) string { return l.Base() + "/snapshots/" + id }
 
