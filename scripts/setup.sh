@@ -19,6 +19,7 @@ pkgs=(
   python3-gi gir1.2-gst-rtsp-server-1.0                # the RTSP test server (GStreamer's gst-rtsp-server)
   mosquitto mosquitto-clients       # the broker for tests and the demo
   python3-torch python3-onnx python3-numpy  # model training/export (for /usr/bin/python3)
+  systemd                           # systemd-analyze, -sysusers, -tmpfiles: checks of systemd/
 )
 missing=()
 for p in "${pkgs[@]}"; do
