@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"gocv.io/x/gocv"
@@ -36,6 +36,7 @@ type mjpegReader struct {
 	parts   *multipart.Reader
 	buf     []byte
 	bad     int
+	expired atomic.Bool // a read timed out and the connection was closed
 }
 
 // openMJPEG starts a GET and returns a reader when the answer is a multipart
@@ -76,16 +77,14 @@ func openMJPEG(url, display string, openTimeout, readTimeout time.Duration) (*mj
 // read decodes the next part into dst. A read that takes longer than the
 // timeout is aborted by closing the connection.
 func (r *mjpegReader) read(dst *gocv.Mat) error {
-	var once sync.Once
-	abort := func() { r.resp.Body.Close() }
-	timedOut := false
-	t := time.AfterFunc(r.timeout, func() { once.Do(func() { timedOut = true; abort() }) })
+	t := time.AfterFunc(r.timeout, func() {
+		r.expired.Store(true) // before the close, so the failed read sees it
+		r.resp.Body.Close()
+	})
 	data, err := r.next()
-	if !t.Stop() {
-		once.Do(func() {}) // the timer fired: wait for it so timedOut is set
-	}
+	t.Stop()
 	if err != nil {
-		if timedOut {
+		if r.expired.Load() {
 			return fmt.Errorf("stream %s: no frame within read_timeout=%s", r.display, r.timeout)
 		}
 		return fmt.Errorf("stream %s: stream ended or connection lost: %w", r.display, err)
