@@ -30,14 +30,15 @@ type ClassifierOptions struct {
 // steady state. A Classifier is NOT safe for concurrent use: give each
 // camera goroutine its own, or serialise calls.
 type Classifier struct {
-	path    string
-	meta    Metadata
-	inShape ort.Shape
-	session *ort.AdvancedSession
-	input   *ort.Tensor[float32]
-	output  *ort.Tensor[float32]
-	pre     *preprocessor
-	scores  []float32
+	path     string
+	provider string // execution provider serving the session
+	meta     Metadata
+	inShape  ort.Shape
+	session  *ort.AdvancedSession
+	input    *ort.Tensor[float32]
+	output   *ort.Tensor[float32]
+	pre      *preprocessor
+	scores   []float32
 }
 
 // LoadClassifier loads the model at path, applies opts.Overrides to its
@@ -104,15 +105,13 @@ func loadClassifier(path string, opts ClassifierOptions) (c *Classifier, err err
 	if threads == 0 {
 		threads = cfg.IntraThreads
 	}
-	sopts, release, err := sessionOptions(threads, cfg.Providers)
+	c.provider, err = newSession(path, threads, cfg.Providers, runtimeLogger(), func(so *ort.SessionOptions) (err error) {
+		c.session, err = ort.NewAdvancedSession(path, []string{in.Name}, []string{out.Name},
+			[]ort.Value{c.input}, []ort.Value{c.output}, so)
+		return err
+	})
 	if err != nil {
 		return c, err
-	}
-	defer release()
-	c.session, err = ort.NewAdvancedSession(path, []string{in.Name}, []string{out.Name},
-		[]ort.Value{c.input}, []ort.Value{c.output}, sopts)
-	if err != nil {
-		return c, fmt.Errorf("session: %w", err)
 	}
 	md, err := c.session.GetModelMetadata()
 	if err != nil {
@@ -181,6 +180,10 @@ func (c *Classifier) width() int64 {
 	}
 	return c.inShape[3]
 }
+
+// Provider returns the execution provider that serves the model: the first
+// of inference.providers that worked (cpu when none of the others did).
+func (c *Classifier) Provider() string { return c.provider }
 
 // Classify runs the model on img, an 8-bit BGR, BGRA or gray frame of any
 // size, and returns the most likely label. Result.Scores is owned by the

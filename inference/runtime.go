@@ -34,10 +34,6 @@ const (
 	ProviderCPU = "cpu"
 )
 
-// knownProviders maps config names of execution providers to what Init
-// accepts; anything else is refused at start-up.
-var knownProviders = map[string]bool{ProviderCPU: true, "cuda": true, "tensorrt": true}
-
 // ErrLibraryNotFound is returned (wrapped) by Init when no candidate path
 // holds a loadable ONNX Runtime library.
 var ErrLibraryNotFound = errors.New("onnx runtime library not found")
@@ -50,8 +46,10 @@ type RuntimeConfig struct {
 	// IntraThreads is the number of threads one model may use for one
 	// inference. Default 1 (0 means the default).
 	IntraThreads int `mapstructure:"intra_threads" yaml:"intra_threads"`
-	// Providers lists execution providers in order of preference: cpu, cuda,
-	// tensorrt. The CPU provider is always the last resort. Default [cpu].
+	// Providers lists execution providers in order of preference: tensorrt,
+	// cuda, openvino, cpu. Each model load uses the first that works and
+	// falls back to the CPU provider, which is always the last resort.
+	// Default [cpu].
 	Providers []string `mapstructure:"providers" yaml:"providers"`
 }
 
@@ -73,7 +71,7 @@ func (cfg RuntimeConfig) validate() error {
 	}
 	for i, p := range cfg.Providers {
 		if !knownProviders[p] {
-			return fmt.Errorf("inference.providers[%d]: %q is not cpu, cuda or tensorrt", i, p)
+			return fmt.Errorf("inference.providers[%d]: %q is not tensorrt, cuda, openvino or cpu", i, p)
 		}
 	}
 	return nil
@@ -85,6 +83,7 @@ var state struct {
 	mu      sync.Mutex
 	library string // path the environment was loaded from; "" before Init
 	cfg     RuntimeConfig
+	log     *slog.Logger // Init's logger, for what model loads report
 }
 
 // Init loads the ONNX Runtime library and creates its environment. It does
@@ -120,7 +119,7 @@ func Init(cfg RuntimeConfig, log *slog.Logger) error {
 			log.Debug("onnx runtime candidate refused", "path", cand, "err", err)
 			continue
 		}
-		state.library, state.cfg = cand, cfg
+		state.library, state.cfg, state.log = cand, cfg, log
 		log.Info("onnx runtime loaded", "path", cand, "version", ort.GetVersion(),
 			"intra_threads", cfg.IntraThreads, "providers", strings.Join(cfg.Providers, ","))
 		return nil

@@ -9,8 +9,9 @@ import (
 
 // sessionOptions builds ONNX Runtime session options for threads intra-op
 // threads and the given execution providers (cpu is implicit and always
-// last). The returned release function frees the options and any provider
-// options; call it once the session has been created.
+// last); any that cannot be registered is an error (newSession is the one
+// that falls back). The returned release function frees the options and any
+// provider options; call it once the session has been created.
 func sessionOptions(threads int, providers []string) (*ort.SessionOptions, func(), error) {
 	opts, err := ort.NewSessionOptions()
 	if err != nil {
@@ -41,29 +42,11 @@ func sessionOptions(threads int, providers []string) (*ort.SessionOptions, func(
 		}
 	}
 	for _, p := range providers {
-		switch strings.ToLower(p) {
-		case ProviderCPU:
-		case "cuda":
-			cuda, err := ort.NewCUDAProviderOptions()
-			if err != nil {
-				return fail(fmt.Errorf("provider cuda: %w", err))
-			}
-			releases = append(releases, func() { cuda.Destroy() })
-			if err := opts.AppendExecutionProviderCUDA(cuda); err != nil {
-				return fail(fmt.Errorf("provider cuda: %w", err))
-			}
-		case "tensorrt":
-			trt, err := ort.NewTensorRTProviderOptions()
-			if err != nil {
-				return fail(fmt.Errorf("provider tensorrt: %w", err))
-			}
-			releases = append(releases, func() { trt.Destroy() })
-			if err := opts.AppendExecutionProviderTensorRT(trt); err != nil {
-				return fail(fmt.Errorf("provider tensorrt: %w", err))
-			}
-		default:
-			return fail(fmt.Errorf("provider %q is not cpu, cuda or tensorrt", p))
+		free, err := appendProvider(opts, strings.ToLower(p))
+		if err != nil {
+			return fail(fmt.Errorf("provider %s: %w", p, err))
 		}
+		releases = append(releases, free)
 	}
 	return opts, release, nil
 }

@@ -12,6 +12,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newInferCmd()) // hidden diagnostic
 	root.AddCommand(newRunCmd(), newConfigCmd(), newVersionCmd())
 	return root
 }
