@@ -32,8 +32,12 @@ const (
 
 	// OutputProbabilities means the model ends in a softmax (the default).
 	OutputProbabilities = "probabilities"
-	// OutputLogits means raw scores; the classifier applies softmax itself.
+	// OutputLogits means raw scores; the classifier applies softmax itself,
+	// and a failure predictor applies the logistic function.
 	OutputLogits = "logits"
+	// OutputProbability means a failure predictor ends in a sigmoid, as
+	// pdm-lstm declares it; probabilities is accepted for it too.
+	OutputProbability = "probability"
 )
 
 // Metadata is the model contract of DESIGN.md: what a model does and how to
@@ -61,6 +65,18 @@ type Metadata struct {
 	FeatureMean, FeatureStd []float64
 	// Threshold is lineside.threshold.*: default alert thresholds.
 	Threshold Thresholds
+	// PeriodS is lineside.period_s: the sampling period, in seconds, the
+	// failure-prediction model was trained at.
+	PeriodS float64
+	// StrideS is lineside.stride_s: the inference cadence, in seconds, the
+	// thresholds were chosen for.
+	StrideS float64
+	// MaxGapS is lineside.max_gap_s: the longest dropout, in seconds, that
+	// may be filled with a channel's last value.
+	MaxGapS float64
+	// HorizonH is lineside.horizon_h: p_fail is the probability of a failure
+	// within this many hours.
+	HorizonH float64
 	// Extra holds lineside.* keys of the model file that this version of
 	// lineside does not know (without the prefix). A newer exporter may add
 	// keys; an older agent keeps serving the model and reports them.
@@ -116,6 +132,10 @@ var fields = map[string]field{
 	"feature_std":     {func(m *Metadata, v string) (err error) { m.FeatureStd, err = parseFloats(v); return }, func(m Metadata) string { return formatFloats(m.FeatureStd) }},
 	"threshold.warn":  {func(m *Metadata, v string) (err error) { m.Threshold.Warn, err = parseFloat(v); return }, func(m Metadata) string { return formatFloats([]float64{m.Threshold.Warn}) }},
 	"threshold.alarm": {func(m *Metadata, v string) (err error) { m.Threshold.Alarm, err = parseFloat(v); return }, func(m Metadata) string { return formatFloats([]float64{m.Threshold.Alarm}) }},
+	"period_s":        {func(m *Metadata, v string) (err error) { m.PeriodS, err = parseFloat(v); return }, func(m Metadata) string { return formatFloats([]float64{m.PeriodS}) }},
+	"stride_s":        {func(m *Metadata, v string) (err error) { m.StrideS, err = parseFloat(v); return }, func(m Metadata) string { return formatFloats([]float64{m.StrideS}) }},
+	"max_gap_s":       {func(m *Metadata, v string) (err error) { m.MaxGapS, err = parseFloat(v); return }, func(m Metadata) string { return formatFloats([]float64{m.MaxGapS}) }},
+	"horizon_h":       {func(m *Metadata, v string) (err error) { m.HorizonH, err = parseFloat(v); return }, func(m Metadata) string { return formatFloats([]float64{m.HorizonH}) }},
 }
 
 // Keys lists the contract keys, without KeyPrefix, in sorted order.

@@ -25,8 +25,9 @@ func (m Metadata) Validate() error {
 	if m.Version == "" {
 		bad("version", "missing")
 	}
-	switch m.Output {
-	case OutputProbabilities, OutputLogits:
+	switch {
+	case m.Output == OutputProbabilities, m.Output == OutputLogits:
+	case m.Output == OutputProbability && m.Task == TaskFailurePrediction:
 	default:
 		bad("output", "%q is not %s or %s", m.Output, OutputProbabilities, OutputLogits)
 	}
@@ -119,6 +120,14 @@ func (m Metadata) validateFeatures(bad func(key, format string, args ...any)) {
 		if s <= 0 {
 			bad("feature_std", "%q: %g is not positive", formatFloats(m.FeatureStd), s)
 			break
+		}
+	}
+	for _, f := range []struct {
+		key string
+		v   float64
+	}{{"period_s", m.PeriodS}, {"stride_s", m.StrideS}, {"max_gap_s", m.MaxGapS}, {"horizon_h", m.HorizonH}} {
+		if f.v < 0 {
+			bad(f.key, "%g is negative", f.v)
 		}
 	}
 	if w, a := m.Threshold.Warn, m.Threshold.Alarm; w != 0 && a != 0 && w > a {
