@@ -7,7 +7,7 @@ BIN       := bin/lineside
 PKGS      := ./...
 GOFLAGS_TEST ?= -count=1 -timeout 15m
 
-.PHONY: all setup build run test bench models vet fmt clean
+.PHONY: all setup build run test chaos bench models vet fmt clean package package-test
 
 all: build
 
@@ -27,6 +27,12 @@ test: setup
 	# gocv counts live Mats only with -tags matprofile: the reconnect leak test again, counting them.
 	$(GO) test $(GOFLAGS_TEST) -tags matprofile -run 'TestReconnectsDoNotLeak' ./camera/stream/
 
+# The crash and fault tests in full (make test runs their short versions):
+# 100 SIGKILLs under load, a 10-minute broker outage, a 2-minute disk budget
+# overflow, damaged stores, broker TLS/auth/ACL (cmd/lineside/chaos*_test.go).
+chaos: setup
+	$(GO) test -count=1 -tags chaos -timeout 90m -v -run 'TestChaos|TestDamagedStores|TestBrokerAuth' ./cmd/lineside/
+
 # Benchmarks print `bench: NAME value=… limit=… ratio=…` lines (DESIGN.md).
 bench: setup
 	@$(GO) test -count=1 -tags bench -run '^TestBench' -timeout 30m $(PKGS) | grep -E '^(bench:|FAIL|ok|---)' || true
@@ -35,6 +41,17 @@ bench: setup
 # training with PyTorch (Debian python3-torch), export to ONNX with metadata.
 models: build
 	@scripts/make-models.sh
+
+# Debian packages for amd64 and arm64 (cross-compiled) into build/dist, with
+# nfpm (scripts/package.sh).
+package: setup
+	@scripts/package.sh
+
+# Proof of the packages: the amd64 one installed, checked, upgraded and purged
+# in a clean Debian root; the arm64 binary running an inference under
+# qemu-user (scripts/package-test.sh).
+package-test: package
+	@scripts/package-test.sh
 
 vet:
 	$(GO) vet $(PKGS)

@@ -111,6 +111,8 @@ func (u *Uplink) ackLoop(stop <-chan struct{}, done chan<- struct{}) {
 		}
 		if err == nil {
 			u.acked.Add(uint64(len(keys)))
+		} else {
+			u.ackFailed.Store(true)
 		}
 		u.acks.release(keys)
 		poke(u.wake)

@@ -68,6 +68,12 @@ func (u *Uplink) drain(ctx context.Context, c *connection) error {
 	}
 
 	var buf []outbox.Message
+	// from is where the next read starts: right after the last record
+	// handed out, so a long backlog is walked once, not once per publish.
+	// New commits may hold records of a higher tier (smaller keys) and a
+	// failed deletion gives records back, so both restart the walk from the
+	// beginning, passing over the records in flight.
+	var from outbox.Key
 	readFailing := false
 	lim := newLimiter(u.cfg.RateLimit, window)
 	var tick *time.Timer // armed while the rate limit holds records back
@@ -89,7 +95,7 @@ func (u *Uplink) drain(ctx context.Context, c *connection) error {
 				}
 				break
 			}
-			msgs, _, err := u.ob.Next(outbox.Key{}, n, buf, u.held.contains)
+			msgs, last, err := u.ob.Next(from, n, buf, u.held.contains)
 			if err != nil {
 				u.setErr(err)
 				if !readFailing {
@@ -99,6 +105,7 @@ func (u *Uplink) drain(ctx context.Context, c *connection) error {
 				break
 			}
 			readFailing = false
+			from = last
 			lim.giveBack(n - len(msgs))
 			if len(msgs) == 0 {
 				break
@@ -119,7 +126,11 @@ func (u *Uplink) drain(ctx context.Context, c *connection) error {
 		case err := <-c.lost:
 			return fmt.Errorf("connection lost: %w", err)
 		case <-u.ob.Notify():
+			from = outbox.Key{}
 		case <-u.wake:
+			if u.ackFailed.Swap(false) { // those records are behind the walk
+				from = outbox.Key{}
+			}
 		case <-tickC:
 		case r := <-results:
 			if err := handle(r); err != nil {

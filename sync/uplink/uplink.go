@@ -34,6 +34,7 @@ type Uplink struct {
 	gen                                  atomic.Uint64
 	published, acked, failed, reconnects atomic.Uint64
 	rateLimited                          atomic.Uint64
+	ackFailed                            atomic.Bool // a deletion failed; its records are readable again
 }
 
 // New returns an Uplink for ob. It does not connect; Run does.
