@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"sort"
 	"sync"
@@ -87,6 +88,12 @@ type Options struct {
 	Interval time.Duration
 	// Timeout bounds one request or connect attempt.
 	Timeout time.Duration
+	// Logger receives the source's state changes and first-of-a-kind point
+	// errors; nil means slog.Default().
+	Logger *slog.Logger
+	// OnState, if set, is called after every state change of the source with
+	// its new health. It must not block.
+	OnState func(Health)
 }
 
 // Factory builds a Source from its URL.
