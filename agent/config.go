@@ -16,9 +16,6 @@ import (
 // working directory of the process, not the directory of the config file: the
 // demo runs from the repository root and the systemd unit sets
 // WorkingDirectory, so one rule serves both.
-//
-// Sensors and assets are not part of this version: a sensors or assets key is
-// reported as unknown, even when empty.
 type Config struct {
 	// Device names this line PC; the three names form the MQTT topic base.
 	Device DeviceConfig `mapstructure:"device"`
@@ -35,6 +32,11 @@ type Config struct {
 	Models map[string]ModelConfig `mapstructure:"models"`
 	// Cameras are the image sources, each feeding one model. Default: none.
 	Cameras []CameraConfig `mapstructure:"cameras"`
+	// Sensors are the sensor connections and their points. Default: none.
+	Sensors []SensorConfig `mapstructure:"sensors"`
+	// Assets are the machines watched by failure-prediction models, each
+	// fed by sensor points. Default: none.
+	Assets []AssetConfig `mapstructure:"assets"`
 	// HTTP is the local endpoint for /metrics (Prometheus) and /healthz.
 	HTTP HTTPConfig `mapstructure:"http"`
 	// Status sets how often the agent reports on itself.

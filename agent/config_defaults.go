@@ -72,6 +72,7 @@ var (
 		"input.layout", "input.color", "input.scale", "input.mean", "input.std",
 		"window", "features", "feature_mean", "feature_std",
 		"threshold.warn", "threshold.alarm",
+		"output", "period_s", "stride_s", "max_gap_s", "horizon_h",
 	}
 )
 

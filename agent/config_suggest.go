@@ -7,7 +7,7 @@ import (
 
 // notYetSupported are top-level sections of the full design that this version
 // does not read; naming them gives a clearer message than "unknown key".
-var notYetSupported = map[string]bool{"sensors": true, "assets": true}
+var notYetSupported = map[string]bool{}
 
 // unknownKeyMsg explains an unknown key in the struct type t at path,
 // suggesting the closest known key, including nested ones ("tls.ca_file"

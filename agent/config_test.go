@@ -93,7 +93,7 @@ func TestLoadConfigRejects(t *testing.T) {
 			"cameras[0].fsp", "", "unknown key; did you mean fps?"},
 		{"key in the wrong section", validYAML + "mqtt: {ca_file: /etc/ca.pem}\n", "mqtt.ca_file", "", "did you mean tls.ca_file?"},
 		{"unrelated key lists the valid ones", validYAML + "log: {colour: true}\n", "log.colour", "", "unknown key (want one of level, format)"},
-		{"sensors not supported yet", validYAML + "sensors: []\n", "sensors", "", "not supported"},
+		{"sensors not a list", validYAML + "sensors: {name: s1}\n", "sensors", "a mapping", "is not a list"},
 		{"upper-case key", validYAML + "Log: {level: info}\n", "Log", "", "did you mean log?"},
 		{"fps not a number", deviceOK + modelsOK + "cameras: [{name: cam1, source: \"file:///a.mp4\", fps: fast, model: defect}]\n",
 			"cameras[0].fps", `"fast"`, "is not a number"},
