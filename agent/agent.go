@@ -53,6 +53,9 @@ type Agent struct {
 	cameras []*camera.Camera
 	models  map[string]string // name -> version
 
+	sensors    *sensorHub // nil without sensors
+	predictors []*inference.Predictor
+
 	statusDirty chan struct{} // camera state changed: publish status again
 }
 
@@ -89,6 +92,10 @@ func (a *Agent) Run(ctx context.Context) error {
 		go func() { defer wg.Done(); cam.Run(srcCtx, w.queue) }()
 		go func() { defer wg.Done(); w.run() }()
 	}
+	if a.sensors != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.sensors.run(srcCtx) }()
+	}
 	a.log.Info("lineside running", "version", Version, "device", a.layout.Base(), "cameras", len(a.cameras))
 	notify.Ready()
 	go notify.Watchdog(srcCtx, func() bool { return true })
@@ -103,6 +110,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	for _, w := range a.vision {
 		w.close()
 	}
+	a.closeSensors()
 	stopUp()
 	upErr := <-upDone
 	if err := a.out.Close(); err != nil {
@@ -129,6 +137,9 @@ func (a *Agent) start() error {
 		if err := a.addCamera(cc); err != nil {
 			return err
 		}
+	}
+	if err := a.addSensors(); err != nil {
+		return err
 	}
 	password, err := a.mqttPassword()
 	if err != nil {
@@ -206,6 +217,7 @@ func (a *Agent) closeStart() {
 	for _, w := range a.vision {
 		w.close()
 	}
+	a.closeSensors()
 	if a.out != nil {
 		a.out.Close()
 	}
@@ -224,7 +236,7 @@ func (a *Agent) birth() []byte {
 		"started": a.started.Format(time.RFC3339),
 		"models":  a.models,
 		"cameras": cams,
-		"sensors": map[string]string{},
+		"sensors": a.sensors.sourceStates(),
 	})
 	return b
 }

@@ -1,0 +1,195 @@
+package agent
+
+import (
+	"fmt"
+	"math"
+	"math/bits"
+	"strconv"
+	"time"
+
+	"github.com/lineside/lineside/sensors/assets"
+	"github.com/lineside/lineside/sync/outbox"
+	"github.com/lineside/lineside/sync/topic"
+)
+
+// assetRun is one asset's state in the sensor pipeline.
+type assetRun struct {
+	name      string
+	model     *pdmModel
+	features  []string // the model's features, in input order
+	win       *assets.Windower
+	alert     *assets.Alert
+	tele      *telemetry
+	scale     float64
+	anchor    time.Time // scaled time equals sample time here
+	stream    string    // health.<asset>
+	telStream string    // telemetry.<asset>
+	topic     string
+
+	insufficient bool   // the last due window was not inferred
+	inferred     uint64 // windows inferred
+	skipped      uint64 // windows not inferred: insufficient data
+}
+
+// newAssetRun builds an asset's windows, alert and telemetry from its
+// config and its model's contract.
+func newAssetRun(ac AssetConfig, m *pdmModel, layout topic.Layout) (*assetRun, error) {
+	md := m.pred.Metadata()
+	if msg := CheckAssetFeatures(ac, md.Features); msg != "" {
+		return nil, fmt.Errorf("features %s (model %s has %v)", msg, m.name, md.Features)
+	}
+	if md.PeriodS <= 0 {
+		return nil, fmt.Errorf("model %s has no lineside.period_s; set models.%s.metadata.period_s", m.name, m.name)
+	}
+	period := time.Duration(md.PeriodS * float64(time.Second))
+	stride := time.Duration(md.StrideS * float64(time.Second))
+	tol := ac.Tolerance.Std()
+	if tol == 0 {
+		tol = time.Duration(md.MaxGapS * float64(time.Second))
+	}
+	if tol == 0 {
+		tol = 2 * period
+	}
+	win, err := assets.NewWindower(assets.Spec{
+		Features: len(md.Features), Period: period, Window: md.Window, Stride: stride,
+		Tolerance: tol, Mean: md.FeatureMean, Std: md.FeatureStd,
+	})
+	if err != nil {
+		return nil, err
+	}
+	th := assets.Thresholds{Warn: md.Threshold.Warn, Alarm: md.Threshold.Alarm, K: ac.K}
+	if ac.Warn > 0 {
+		th.Warn = ac.Warn
+	}
+	if ac.Alarm > 0 {
+		th.Alarm = ac.Alarm
+	}
+	alert, err := assets.NewAlert(th)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", m.name, err)
+	}
+	points := make([]string, len(md.Features))
+	for i, f := range md.Features {
+		points[i] = ac.Features[f]
+	}
+	return &assetRun{
+		name: ac.Name, model: m, features: md.Features, win: win, alert: alert,
+		tele:  newTelemetry(md.Features, points, ac.TelemetryInterval.Std()),
+		scale: ac.TimeScale, anchor: processStart,
+		stream: "health." + ac.Name, telStream: "telemetry." + ac.Name, topic: layout.HealthEvents(),
+	}, nil
+}
+
+// processStart anchors scaled sample times, so that every asset of a
+// process maps times the same way and shares grid instants.
+var processStart = time.Now().Truncate(time.Hour)
+
+// scaled maps a sample time to the asset's machine time.
+func (a *assetRun) scaled(t time.Time) time.Time {
+	if a.scale == 1 {
+		return t
+	}
+	return a.anchor.Add(time.Duration(float64(t.Sub(a.anchor)) * a.scale))
+}
+
+// due handles a window that fell due: it joins the model's pending batch,
+// or is counted and reported as insufficient data.
+func (a *assetRun) due(d assets.Due) {
+	m := a.model
+	if len(m.slots) > 0 && d.End.After(m.end) {
+		m.hub.runBatch(m)
+	}
+	if !d.Ready {
+		a.skipped++
+		if !a.insufficient {
+			a.insufficient = true
+			m.hub.log.Warn("asset window not inferred: insufficient data", "asset", a.name,
+				"missing", a.missing(d.Missing), "samples", d.Rows)
+			m.hub.append(a.stream, a.topic, outbox.PriorityEvent,
+				a.encode(d.End, math.NaN(), assets.StateInsufficientData, d.Missing))
+		}
+		return
+	}
+	if a.insufficient {
+		a.insufficient = false
+		m.hub.log.Info("asset window inferred again", "asset", a.name)
+	}
+	if len(m.slots) == 0 {
+		m.since, m.end = time.Now(), d.End
+	}
+	a.win.Fill(m.pred.Window(len(m.slots)))
+	m.slots = append(m.slots, a)
+}
+
+// runBatch infers the pending windows of m in one run and publishes a
+// health event per asset; the window that raises an alarm goes at the
+// alarm priority.
+func (h *sensorHub) runBatch(m *pdmModel) {
+	n := len(m.slots)
+	out, err := m.pred.Run(n)
+	if err != nil {
+		h.log.Error("failure prediction failed", "model", m.name, "windows", n, "err", err)
+		m.slots = m.slots[:0]
+		return
+	}
+	for i, a := range m.slots {
+		p := float64(out[i])
+		prev := a.alert.State()
+		st, changed := a.alert.Step(p)
+		a.inferred++
+		prio := outbox.PriorityEvent
+		if changed {
+			h.log.Info("asset state", "asset", a.name, "state", st, "was", prev, "p_fail", p)
+			if st == assets.StateAlarm {
+				prio = outbox.PriorityAlarm
+			}
+		}
+		h.append(a.stream, a.topic, prio, a.encode(m.end, p, st, 0))
+	}
+	m.slots = m.slots[:0]
+}
+
+// missing names the features of a mask.
+func (a *assetRun) missing(mask uint64) []string {
+	var out []string
+	for mask != 0 {
+		f := bits.TrailingZeros64(mask)
+		out = append(out, a.features[f])
+		mask &^= 1 << f
+	}
+	return out
+}
+
+// encode writes a {base}/events/health payload; p is NaN (null) for an
+// insufficient-data event, which lists the features with gaps.
+func (a *assetRun) encode(ts time.Time, p float64, st assets.State, missing uint64) []byte {
+	b := make([]byte, 0, 192)
+	b = append(b, `{"ts":"`...)
+	b = ts.UTC().AppendFormat(b, time.RFC3339)
+	b = append(b, `","asset":`...)
+	b = append(b, quoteJSON(a.name)...)
+	b = append(b, `,"model":`...)
+	b = append(b, quoteJSON(a.model.name)...)
+	b = append(b, `,"model_version":`...)
+	b = append(b, quoteJSON(a.model.version)...)
+	b = append(b, `,"p_fail":`...)
+	if math.IsNaN(p) {
+		b = append(b, "null"...)
+	} else {
+		b = strconv.AppendFloat(b, p, 'g', 6, 64)
+	}
+	b = append(b, `,"state":"`...)
+	b = append(b, st...)
+	b = append(b, '"')
+	if missing != 0 {
+		b = append(b, `,"missing":[`...)
+		for i, f := range a.missing(missing) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, quoteJSON(f)...)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}')
+}
