@@ -5,6 +5,11 @@ import (
 
 	"github.com/lineside/lineside/camera"
 	"github.com/lineside/lineside/inference"
+
+	// Sensor sources register themselves by URL scheme.
+	_ "github.com/lineside/lineside/sensors/modbus"
+	_ "github.com/lineside/lineside/sensors/mqttin"
+	_ "github.com/lineside/lineside/sensors/simsrc"
 )
 
 // addSensors loads every failure-prediction model that assets use, with
