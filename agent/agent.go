@@ -52,6 +52,9 @@ type Agent struct {
 	vision  []*visionWorker
 	cameras []*camera.Camera
 	models  map[string]string // name -> version
+	// registry and updates take model updates over MQTT (updates*.go).
+	registry *inference.Registry
+	updates  *updater
 
 	sensors    *sensorHub // nil without sensors
 	predictors []*inference.Predictor
@@ -101,6 +104,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	go notify.Watchdog(srcCtx, func() bool { return true })
 	go a.republishStatus(srcCtx)
 	go a.publishMetrics(srcCtx)
+	go a.updates.run(srcCtx)
 
 	<-ctx.Done()
 	notify.Stopping()
@@ -133,6 +137,9 @@ func (a *Agent) start() error {
 	if err := a.openStore(); err != nil {
 		return err
 	}
+	if err := a.startUpdates(); err != nil {
+		return err
+	}
 	for _, cc := range cfg.Cameras {
 		if err := a.addCamera(cc); err != nil {
 			return err
@@ -162,7 +169,7 @@ func (a *Agent) start() error {
 		Window:         cfg.MQTT.Inflight,
 		ConnectTimeout: cfg.MQTT.ConnectTimeout.Std(),
 		KeepAlive:      cfg.MQTT.Keepalive.Std(),
-		OnConnect:      a.onConnect,
+		OnConnect:      a.connected,
 	}, a.out, a.log)
 	return nil
 }
@@ -170,10 +177,7 @@ func (a *Agent) start() error {
 // addCamera builds one camera with its own classifier session and worker.
 func (a *Agent) addCamera(cc CameraConfig) error {
 	mc := a.cfg.Models[cc.Model]
-	clf, err := inference.LoadClassifier(mc.Path, inference.ClassifierOptions{
-		Overrides:    mc.Metadata,
-		IntraThreads: a.cfg.Inference.IntraThreads,
-	})
+	clf, err := a.loadServing(cc.Model, mc)
 	if err != nil {
 		return fmt.Errorf("%w: models.%s: %w", ErrModel, cc.Model, err)
 	}
@@ -209,7 +213,7 @@ func (a *Agent) addCamera(cc CameraConfig) error {
 		return err
 	}
 	a.vision = append(a.vision, w)
-	return nil
+	return a.registerSlot(cc.Model, w)
 }
 
 // closeStart releases what start acquired before it failed.
@@ -234,7 +238,7 @@ func (a *Agent) birth() []byte {
 		"state":   "online",
 		"version": Version,
 		"started": a.started.Format(time.RFC3339),
-		"models":  a.models,
+		"models":  a.modelVersions(),
 		"cameras": cams,
 		"sensors": a.sensors.sourceStates(),
 	})

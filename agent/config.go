@@ -41,6 +41,9 @@ type Config struct {
 	HTTP HTTPConfig `mapstructure:"http"`
 	// Status sets how often the agent reports on itself.
 	Status StatusConfig `mapstructure:"status"`
+	// Updates accepts signed model updates over MQTT. Default: off (no
+	// trusted keys).
+	Updates UpdatesConfig `mapstructure:"updates"`
 
 	// origins maps key paths to where their values came from, so that
 	// Validate and CheckFiles can name the line or environment variable.

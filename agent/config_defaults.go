@@ -97,8 +97,9 @@ func DefaultConfig() *Config {
 			IntraThreads: DefaultInferenceIntraThreads,
 			Providers:    append([]string(nil), DefaultInferenceProviders...),
 		},
-		HTTP:   HTTPConfig{Listen: DefaultHTTPListen},
-		Status: StatusConfig{MetricsInterval: DefaultMetricsInterval},
+		HTTP:    HTTPConfig{Listen: DefaultHTTPListen},
+		Status:  StatusConfig{MetricsInterval: DefaultMetricsInterval},
+		Updates: defaultUpdatesConfig(),
 	}
 }
 

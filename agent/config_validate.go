@@ -69,6 +69,7 @@ func (c *Config) Validate() []FieldError {
 	c.validateModels(v)
 	c.validateCameras(v)
 	c.validateAssets(v, c.validateSensors(v))
+	c.validateUpdates(v)
 
 	if l := c.HTTP.Listen; l != "" {
 		if _, port, err := net.SplitHostPort(l); err != nil || !validPort(port, true) {

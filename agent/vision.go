@@ -3,7 +3,6 @@ package agent
 import (
 	"fmt"
 	"log/slog"
-	"math"
 	"slices"
 	"sync/atomic"
 	"time"
@@ -38,12 +37,14 @@ type visionWorker struct {
 	cam   *camera.Camera
 	queue *camera.Queue
 	gate  *camera.Gate
-	clf   *inference.Classifier
+	slot  *inference.Slot // the classifier, swapped between frames on a model update
+	enc   *defectEncoder  // per model version; handed to the appender with each job
 	snaps snapshotPolicy
 	jpeg  *snapshotEncoder // nil when snapshots are off
 	app   *appender
 	log   *slog.Logger
 	name  string
+	model string // name of the model in the config
 	// triggerMode is none, mqtt or sensor: which triggers open the gate.
 	triggerMode string
 
@@ -71,11 +72,13 @@ func newVisionWorker(cfg visionConfig, cam *camera.Camera, clf *inference.Classi
 		cam:   cam,
 		queue: camera.NewQueue(cfg.queue),
 		gate:  gate,
-		clf:   clf,
+		slot:  inference.NewSlot(clf, md.Version),
+		enc:   enc,
 		snaps: snapshotPolicy{mode: cfg.snapshots.Mode, everyN: cfg.snapshots.EveryN, okIndex: slices.Index(clf.Labels(), clf.OKLabel())},
 		app:   app,
 		log:   log,
 		name:  cfg.camera,
+		model: cfg.model,
 
 		triggerMode: cfg.triggerMode,
 	}
@@ -114,20 +117,24 @@ func (w *visionWorker) process(f *camera.Frame) error {
 	if !w.gate.Admit(f) {
 		return nil
 	}
+	h := w.slot.Take()
+	if h != nil {
+		w.adopt()
+	}
 	start := time.Now()
-	res, err := w.clf.Classify(f.Mat)
+	res, err := w.slot.Classifier().Classify(f.Mat)
+	latency := time.Since(start)
+	if err == nil && !finite(res.Scores) {
+		err = errBadScores
+	}
+	w.slot.Observe(h, latency, err) // a new version's errors and latency decide its rollback
 	if err != nil {
 		return err
 	}
-	latency := time.Since(start)
 	w.latencyNs.Store(int64(latency))
-	for _, s := range res.Scores {
-		if math.IsNaN(float64(s)) || math.IsInf(float64(s), 0) {
-			return errBadScores
-		}
-	}
 	j := w.app.acquire()
 	j.fill(f.Time, res, latency)
+	j.enc = w.enc
 	if w.jpeg != nil && w.snaps.want(res.Index) {
 		if j.jpeg, err = w.jpeg.encode(f.Mat, j.jpeg); err != nil {
 			// The event still goes out, without evidence.
@@ -152,5 +159,5 @@ func (w *visionWorker) close() {
 	if w.jpeg != nil {
 		w.jpeg.close()
 	}
-	w.clf.Close()
+	w.slot.Close()
 }

@@ -39,16 +39,20 @@ type appendJob struct {
 	res      inference.Result // res.Scores aliases scores
 	scores   []float32
 	latency  time.Duration
-	snapshot bool   // jpeg holds an evidence snapshot to append first
-	jpeg     []byte // the snapshot
-	payload  []byte // the defect event, owned by the store until done
+	snapshot bool           // jpeg holds an evidence snapshot to append first
+	jpeg     []byte         // the snapshot
+	payload  []byte         // the defect event, owned by the store until done
+	enc      *defectEncoder // of the model version that produced res
 	done     func(outbox.Receipt, error)
 }
 
 // fill copies one result into j, so the classifier may overwrite its own.
 func (j *appendJob) fill(ts time.Time, r inference.Result, latency time.Duration) {
 	j.ts, j.latency, j.snapshot = ts, latency, false
-	n := copy(j.scores, r.Scores)
+	if cap(j.scores) < len(r.Scores) { // a new model version with more labels
+		j.scores = make([]float32, len(r.Scores))
+	}
+	n := copy(j.scores[:cap(j.scores)], r.Scores)
 	j.res = r
 	j.res.Scores = j.scores[:n]
 }
@@ -162,7 +166,11 @@ func (a *appender) store(j *appendJob) {
 		}
 	}
 	var err error
-	if j.payload, err = a.enc.encode(j.payload, j.ts, j.res, j.latency, snapID); err != nil {
+	enc := a.enc
+	if j.enc != nil {
+		enc = j.enc
+	}
+	if j.payload, err = enc.encode(j.payload, j.ts, j.res, j.latency, snapID); err != nil {
 		a.finish(j, err)
 		return
 	}

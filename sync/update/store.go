@@ -168,3 +168,12 @@ func syncDir(dir string) error {
 	defer d.Close()
 	return d.Sync()
 }
+
+// Manifest reads the manifest stored with a version.
+func (s *Store) Manifest(name, version string) (*Manifest, error) {
+	b, err := os.ReadFile(filepath.Join(s.VersionDir(name, version), "manifest.json"))
+	if err != nil {
+		return nil, err
+	}
+	return ParseManifest(b)
+}

@@ -1,0 +1,59 @@
+package update
+
+import (
+	"fmt"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// pushTimeout bounds the wait for the broker's acknowledgement of one
+// publish.
+const pushTimeout = 30 * time.Second
+
+// Push publishes a signed manifest's chunks of data, each retained at QoS 1,
+// then the manifest itself, retained: a device that sees the manifest finds
+// every chunk already on the broker. progress, if set, is called after each
+// acknowledged chunk.
+func Push(c mqtt.Client, prefix string, m *Manifest, data []byte, progress func(done, total int)) error {
+	if int64(len(data)) != m.Size {
+		return fmt.Errorf("push: %d bytes of data for a manifest of %d", len(data), m.Size)
+	}
+	for i := 0; i < m.Chunks; i++ {
+		if err := publish(c, ChunkTopic(prefix, m.Name, m.Version, i), m.Chunk(data, i)); err != nil {
+			return fmt.Errorf("push chunk %d: %w", i, err)
+		}
+		if progress != nil {
+			progress(i+1, m.Chunks)
+		}
+	}
+	raw, err := m.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := publish(c, ManifestTopic(prefix, m.Name), raw); err != nil {
+		return fmt.Errorf("push manifest: %w", err)
+	}
+	return nil
+}
+
+// Clear removes the retained chunks of one version from the broker (an
+// empty retained message deletes a retained one). The manifest stays, so
+// devices that have the version keep treating it as known.
+func Clear(c mqtt.Client, prefix, name, version string, chunks int) error {
+	for i := 0; i < chunks; i++ {
+		if err := publish(c, ChunkTopic(prefix, name, version, i), nil); err != nil {
+			return fmt.Errorf("clear chunk %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// publish sends one retained QoS 1 message and waits for its PUBACK.
+func publish(c mqtt.Client, topic string, payload []byte) error {
+	tok := c.Publish(topic, 1, true, payload)
+	if !tok.WaitTimeout(pushTimeout) {
+		return fmt.Errorf("%s: no acknowledgement within %s", topic, pushTimeout)
+	}
+	return tok.Error()
+}
