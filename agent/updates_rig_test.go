@@ -34,10 +34,9 @@ type updateRig struct {
 	cloud  mqtt.Client
 	stop   func()
 
-	mu      sync.Mutex
-	state   map[string]modelState
-	replies []map[string]any
-	frames  uint64
+	mu     sync.Mutex
+	state  map[string]modelState
+	frames uint64
 }
 
 // rigKey is the publisher key every rig trusts, so a restarted rig trusts
@@ -97,7 +96,6 @@ func newUpdateRig(t *testing.T, broker *testutil.Broker, dir string, mod func(*U
 	dev := mqttClient(t, broker, "device", a.connected)
 	r.cloud = mqttClient(t, broker, "cloud", func(c mqtt.Client) {
 		c.Subscribe(testLayout.ModelsState(), 1, r.onState)
-		c.Subscribe(testLayout.Reply(rollbackCommand), 1, r.onReply)
 	})
 	var once sync.Once
 	r.stop = func() {
@@ -158,14 +156,6 @@ func (r *updateRig) onState(_ mqtt.Client, m mqtt.Message) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.state = p.Models
-}
-
-func (r *updateRig) onReply(_ mqtt.Client, m mqtt.Message) {
-	var p map[string]any
-	json.Unmarshal(m.Payload(), &p)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.replies = append(r.replies, p)
 }
 
 // waitState waits until the reported state of defect satisfies ok.
@@ -251,31 +241,30 @@ func readModel(t *testing.T, file string) []byte {
 
 const defectFile = "defect-cnn/defect-cnn.onnx"
 
+// publishRetained publishes one retained QoS 1 message as the cloud.
 func publishRetained(r *updateRig, topic string, payload []byte) error {
-	return publishRetainedQoS(r, topic, payload, true)
-}
-
-func publishRetainedQoS(r *updateRig, topic string, payload []byte, retain bool) error {
-	tok := r.cloud.Publish(topic, 1, retain, payload)
+	tok := r.cloud.Publish(topic, 1, true, payload)
 	tok.WaitTimeout(10 * time.Second)
 	return tok.Error()
 }
 
-// waitReply waits for the next command reply.
-func (r *updateRig) waitReply(timeout time.Duration) map[string]any {
-	r.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		r.mu.Lock()
-		if len(r.replies) > 0 {
-			rep := r.replies[0]
-			r.replies = r.replies[1:]
-			r.mu.Unlock()
-			return rep
-		}
-		r.mu.Unlock()
-		time.Sleep(20 * time.Millisecond)
+// rollback runs the rollback command on the updater's goroutine, as the
+// command dispatcher does.
+func (r *updateRig) rollback(args string) (map[string]string, error) {
+	type out struct {
+		res map[string]string
+		err error
 	}
-	r.t.Fatal("no command reply")
-	return nil
+	done := make(chan out, 1)
+	r.u.enqueue(func() {
+		res, err := r.u.rollbackCommand([]byte(args))
+		done <- out{res, err}
+	})
+	select {
+	case o := <-done:
+		return o.res, o.err
+	case <-time.After(20 * time.Second):
+		r.t.Fatal("rollback command did not finish")
+		return nil, nil
+	}
 }

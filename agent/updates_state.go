@@ -7,8 +7,6 @@ import (
 	"maps"
 	"slices"
 	"time"
-
-	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
 
 // States of a model in {base}/models/state.

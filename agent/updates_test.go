@@ -107,8 +107,9 @@ func TestUpdateWhileOffline(t *testing.T) {
 	r2.checkNoFrameLost()
 }
 
-// TestRollbackCommand rolls a new version back on {base}/cmd/rollback: the
-// previous version serves again, the reply says so, and the retained
+// TestRollbackCommand rolls a new version back with the rollback command's
+// function (what {base}/cmd/rollback runs): the previous version serves
+// again, the result says so, and the retained
 // manifest of the version rolled back from is not taken again.
 func TestRollbackCommand(t *testing.T) {
 	broker := testutil.StartBroker(t)
@@ -116,14 +117,13 @@ func TestRollbackCommand(t *testing.T) {
 	r := newUpdateRig(t, broker, dir, nil)
 	r.push(defectFile, "1.0.0")
 	r.waitState("1.0.0 serving", 30*time.Second, serving("1.0.0"))
-	publishRetainedQoS(r, testLayout.Command(rollbackCommand), []byte(`{"model":"defect"}`), false)
+	res, err := r.rollback(`{"model":"defect"}`)
+	if err != nil || res["to"] != configuredVersion || res["from"] != "1.0.0" {
+		t.Fatalf("rollback: %v %v", res, err)
+	}
 	s := r.waitState("rolled back", 10*time.Second, func(s modelState) bool { return s.State == stateRolledBack })
 	if s.Serving != configuredVersion || !strings.Contains(s.LastError, "rollback command") {
 		t.Fatalf("state %+v", s)
-	}
-	reply := r.waitReply(5 * time.Second)
-	if reply["ok"] != true || reply["result"].(map[string]any)["to"] != configuredVersion {
-		t.Fatalf("reply %v", reply)
 	}
 	time.Sleep(300 * time.Millisecond)
 	r.stop()
@@ -139,9 +139,8 @@ func TestRollbackCommand(t *testing.T) {
 	if v := r2.w.slot.Version(); v != configuredVersion {
 		t.Fatalf("the rolled-back version was installed again: %q", v)
 	}
-	publishRetainedQoS(r2, testLayout.Command(rollbackCommand), nil, false)
-	if reply := r2.waitReply(5 * time.Second); reply["ok"] != false || !strings.Contains(reply["error"].(string), "no previous version") {
-		t.Fatalf("second rollback reply %v", reply)
+	if _, err := r2.rollback(""); err == nil || !strings.Contains(err.Error(), "no previous version") {
+		t.Fatalf("second rollback: %v", err)
 	}
 }
 
