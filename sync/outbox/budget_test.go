@@ -68,7 +68,7 @@ func TestBudget(t *testing.T) {
 		sem <- struct{}{}
 	}
 	close(stop)
-	if n := <-watched; n < 100 {
+	if n := <-watched; n < 10 {
 		t.Fatalf("file size looked at only %d times", n)
 	}
 	st := o.Stats()

@@ -16,10 +16,10 @@ func recordSize(r *request, deviceLen int) int {
 
 // commit writes one group and answers every request in it: acknowledged
 // records are deleted, the disk budget is kept (dropping records if need
-// be), new records are stored and a due drop report is written, all in one
-// transaction. arena holds the stored values, which bbolt references until
+// be), new records are stored and a due drop report is written (any pending
+// one when final), all in one transaction. arena holds the stored values, which bbolt references until
 // the transaction ends; it is returned for reuse by the next group.
-func (o *Outbox) commit(batch []*request, arena []byte) []byte {
+func (o *Outbox) commit(batch []*request, arena []byte, final bool) []byte {
 	size, need := 0, int64(0)
 	for _, r := range batch {
 		if r.keys == nil {
@@ -77,7 +77,7 @@ func (o *Outbox) commit(batch []*request, arena []byte) []byte {
 			appended++
 		}
 		pending = o.drops.merged(drops)
-		if len(pending) > 0 && o.opts.DropTopic != "" && o.drops.reportDue(now, o.opts.DropReportInterval) {
+		if len(pending) > 0 && o.opts.DropTopic != "" && (final || o.drops.reportDue(now, o.opts.DropReportInterval)) {
 			rec := Record{Stream: "drops", Topic: o.opts.DropTopic, QoS: 1, Priority: PriorityAlarm, Payload: dropReport(now, pending), JSON: true}
 			var err error
 			if _, buf, err = o.put(tx, rec, now, seqs, buf); err != nil {

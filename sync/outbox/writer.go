@@ -150,8 +150,13 @@ func (o *Outbox) writer() {
 			timer.Stop()
 		}
 		if len(batch) > 0 || open {
-			arena = o.commit(batch, arena)
+			arena = o.commit(batch, arena, false)
 		}
+	}
+	// Drops not reported yet go into a last report, stored for the next run
+	// to publish, so that a stop right after a drop leaves no gap unexplained.
+	if _, pending := o.drops.due(0, o.opts.DropTopic != ""); pending {
+		o.commit(nil, arena, true)
 	}
 }
 
