@@ -158,6 +158,13 @@ func (r *updateRig) onState(_ mqtt.Client, m mqtt.Message) {
 	r.state = p.Models
 }
 
+// current returns the last reported state of defect.
+func (r *updateRig) current() modelState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.state["defect"]
+}
+
 // waitState waits until the reported state of defect satisfies ok.
 func (r *updateRig) waitState(what string, timeout time.Duration, ok func(modelState) bool) modelState {
 	r.t.Helper()

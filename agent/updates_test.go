@@ -51,7 +51,7 @@ func TestUpdateHotSwapAndRestart(t *testing.T) {
 	// The retained manifest of the serving version comes again: no change.
 	r2.waitState("1.0.0 after restart", 10*time.Second, serving("1.0.0"))
 	time.Sleep(500 * time.Millisecond)
-	if s := r2.state["defect"]; s.State == stateRefused || s.State == stateFetching {
+	if s := r2.current(); s.State == stateRefused || s.State == stateFetching {
 		t.Fatalf("the serving version's manifest was handled again: %+v", s)
 	}
 }
