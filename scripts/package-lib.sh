@@ -12,6 +12,11 @@ CACHE=${CACHE:-$BUILD/cache}
 DIST=${DIST:-$BUILD/dist}
 SUITE=${SUITE:-bookworm}
 
+# A go.mod makes build/ a module of its own, so `go test ./...` and `go vet
+# ./...` in the repository never walk into the root file systems kept here.
+mkdir -p "$BUILD"
+[ -f "$BUILD/go.mod" ] || printf 'module lineside.invalid/build\n' > "$BUILD/go.mod"
+
 # The OpenCV 4.6 modules gocv v0.31.0 needs at link time (its cgo code
 # references symbols of each); the arm64 build links exactly these, and
 # the sysroot holds their runtime packages.
