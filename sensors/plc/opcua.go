@@ -102,7 +102,10 @@ func (p *PLC) serveOPCUA(ctx context.Context) (func(), error) {
 			u.nodes = append(u.nodes, n.ID())
 		}
 	}
-	sctx, cancel := context.WithCancel(ctx)
+	// The server's goroutines stop with this context, and a channel whose
+	// goroutine has stopped is no longer closed by srv.Close, leaving its
+	// client connected to nothing: cancel it only after Close.
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	if err := srv.Start(sctx); err != nil {
 		cancel()
 		return nil, fmt.Errorf("plc: opcua listen %s: %w", p.cfg.OPCUA, err)
@@ -111,11 +114,9 @@ func (p *PLC) serveOPCUA(ctx context.Context) (func(), error) {
 	p.log.Info("opcua server listening", "endpoint", fmt.Sprintf("opc.tcp://%s", p.cfg.OPCUA),
 		"security", map[bool]string{true: "None, Basic256Sha256", false: "None"}[p.cfg.Key != nil])
 	return func() {
-		p.mu.Lock()
 		p.ua = nil
-		p.mu.Unlock()
-		cancel()
 		_ = srv.Close()
+		cancel()
 	}, nil
 }
 

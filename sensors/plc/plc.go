@@ -68,8 +68,10 @@ type Config struct {
 	Modbus string
 	// OPCUA is the OPC UA listen address (host:port); "" serves none.
 	OPCUA string
-	// Certificate (DER) and Key enable Basic256Sha256 SignAndEncrypt on the
-	// OPC UA endpoint besides security None.
+	// Certificate (DER) and Key advertise a Basic256Sha256 SignAndEncrypt
+	// endpoint besides security None. The gopcua v0.8.0 server cannot yet
+	// complete that handshake (gopcua/opcua#815), so it serves discovery
+	// and certificate-trust checks only.
 	Certificate []byte
 	Key         *rsa.PrivateKey
 	// Truth, if set, receives one JSON line per asset life (see TruthLine).
@@ -152,9 +154,12 @@ func New(cfg Config) (*PLC, error) {
 // Clock returns the mapping from wall-clock to simulated time.
 func (p *PLC) Clock() sim.Clock { return p.clock }
 
-// update samples every machine at the simulated time of now.
+// update samples every machine at the last simulated sampling instant
+// (a multiple of Period) before now, stamped with that instant's wall time,
+// so that a reading can be traced back to the simulator exactly.
 func (p *PLC) update(now time.Time) {
-	t := p.clock.Sim(now)
+	t := p.clock.Sim(now) / p.cfg.Period * p.cfg.Period
+	now = p.clock.Start.Add(p.clock.Wall(t))
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for i, m := range p.machines {
