@@ -14,5 +14,6 @@ func newRootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newInferCmd()) // hidden diagnostic
 	root.AddCommand(newRunCmd(), newConfigCmd(), newVersionCmd(), newWatchCmd())
+	root.AddCommand(newModelsCmd())
 	return root
 }
