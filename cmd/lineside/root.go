@@ -15,5 +15,6 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(newInferCmd()) // hidden diagnostic
 	root.AddCommand(newRunCmd(), newConfigCmd(), newVersionCmd(), newWatchCmd())
 	root.AddCommand(newModelsCmd())
+	root.AddCommand(newSimCmd())
 	return root
 }

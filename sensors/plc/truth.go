@@ -46,7 +46,7 @@ func (p *PLC) PrintMap(w io.Writer) {
 	if p.cfg.Modbus != "" {
 		fmt.Fprintf(w, "Modbus TCP %s, unit any; holding registers (input registers mirror them):\n", p.cfg.Modbus)
 		for _, r := range p.RegisterMap() {
-			fmt.Fprintf(w, "  asset%-3d %-6s %-18s holding:%-5d %s\n", r.Asset, sim.AssetKind(r.Asset), r.Name, r.Address, r.Type)
+			fmt.Fprintf(w, "  asset%-3d %-7s %-18s holding:%-5d %s\n", r.Asset, sim.AssetKind(r.Asset), r.Name, r.Address, r.Type)
 		}
 		fmt.Fprintf(w, "  coil/discrete i = asset i failed\n")
 	}
