@@ -35,7 +35,7 @@ chaos: setup
 
 # Benchmarks print `bench: NAME value=… limit=… ratio=…` lines (DESIGN.md).
 bench: setup
-	@$(GO) test -count=1 -tags bench -run '^TestBench' -timeout 30m $(PKGS) | grep -E '^(bench:|FAIL|ok|---)' || true
+	@scripts/bench.sh
 
 # Regenerates the reference models end to end: data from the simulator,
 # training with PyTorch (Debian python3-torch), export to ONNX with metadata.
