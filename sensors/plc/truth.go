@@ -13,15 +13,21 @@ import (
 // one asset starts, degrades and fails, in wall-clock time. It is a test and
 // demo aid for checking failure predictions, not something a PLC serves.
 type TruthLine struct {
-	Asset     int       `json:"asset"`
-	Kind      string    `json:"kind"`
-	Life      int       `json:"life"`
-	Start     time.Time `json:"start"`
-	Onset     time.Time `json:"onset"`
-	Failure   time.Time `json:"failure"`
-	Repaired  time.Time `json:"repaired"`
-	FailureS  float64   `json:"failure_sim_s"`
-	Simulated bool      `json:"simulated"`
+	// Asset is the asset index and Kind its kind (motor, bearing, pump).
+	Asset int    `json:"asset"`
+	Kind  string `json:"kind"`
+	// Life counts the asset's lives from 0.
+	Life int `json:"life"`
+	// Start, Onset, Failure and Repaired are the wall-clock instants the
+	// life begins, starts to degrade, fails and is repaired.
+	Start    time.Time `json:"start"`
+	Onset    time.Time `json:"onset"`
+	Failure  time.Time `json:"failure"`
+	Repaired time.Time `json:"repaired"`
+	// FailureS is the failure instant in simulated seconds since start.
+	FailureS float64 `json:"failure_sim_s"`
+	// Simulated is always true: the line is ground truth from a simulator.
+	Simulated bool `json:"simulated"`
 }
 
 // writeTruth writes life l of asset i to cfg.Truth; p.mu is held.
