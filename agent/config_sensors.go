@@ -129,7 +129,10 @@ type AssetConfig struct {
 	K int `mapstructure:"k"`
 	// TimeScale is how much faster than the sample timestamps the machine's
 	// own time runs, for a simulator served over a real protocol at a speed
-	// factor (lineside sim plc --speed); windows use the scaled time.
+	// factor (lineside sim plc --speed X: time_scale X). Windows, the grid
+	// and the tolerance then run on machine time, anchored at the model's
+	// first sample and snapped to the grid; health events keep wall-clock
+	// ts and add machine_ts. All assets of one model must share it.
 	// Default: 1 (DefaultAssetTimeScale), real time.
 	TimeScale float64 `mapstructure:"time_scale"`
 }
@@ -193,6 +196,7 @@ func (c *Config) validateSensors(v *validator) map[string]string {
 // validateAssets checks assets against the models and the sensor points.
 func (c *Config) validateAssets(v *validator, points map[string]string) {
 	seen := map[string]int{}
+	scaleOf := map[string]int{} // model → first asset using it
 	names := make([]string, 0, len(points))
 	for p := range points {
 		names = append(names, p)
@@ -248,6 +252,12 @@ func (c *Config) validateAssets(v *validator, points map[string]string) {
 		}
 		if !(a.TimeScale > 0 && a.TimeScale <= maxAssetTimeScale) {
 			v.add(path+".time_scale", strconv.FormatFloat(a.TimeScale, 'g', -1, 64), "is not in (0, %d]", maxAssetTimeScale)
+		}
+		if j, ok := scaleOf[a.Model]; !ok {
+			scaleOf[a.Model] = i
+		} else if o := c.Assets[j]; o.TimeScale != a.TimeScale {
+			v.add(path+".time_scale", strconv.FormatFloat(a.TimeScale, 'g', -1, 64),
+				"differs from assets[%d] (%s, %g): assets of one model share its batches and grid", j, o.Name, o.TimeScale)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/bits"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/lineside/lineside/sensors/assets"
@@ -20,15 +21,13 @@ type assetRun struct {
 	win       *assets.Windower
 	alert     *assets.Alert
 	tele      *telemetry
-	scale     float64
-	anchor    time.Time // scaled time equals sample time here
-	stream    string    // health.<asset>
-	telStream string    // telemetry.<asset>
+	stream    string // health.<asset>
+	telStream string // telemetry.<asset>
 	topic     string
 
-	insufficient bool   // the last due window was not inferred
-	inferred     uint64 // windows inferred
-	skipped      uint64 // windows not inferred: insufficient data
+	insufficient bool          // the last due window was not inferred
+	inferred     atomic.Uint64 // windows inferred
+	skipped      atomic.Uint64 // windows not inferred: insufficient data
 }
 
 // newAssetRun builds an asset's windows, alert and telemetry from its
@@ -49,6 +48,12 @@ func newAssetRun(ac AssetConfig, m *pdmModel, layout topic.Layout) (*assetRun, e
 	}
 	if tol == 0 {
 		tol = 2 * period
+	}
+	if m.tl == nil {
+		m.tl = newTimeline(ac.TimeScale, period)
+	} else if m.tl.scale != ac.TimeScale {
+		return nil, fmt.Errorf("time_scale %g differs from %g of model %s's other assets, which share its batches and grid",
+			ac.TimeScale, m.tl.scale, m.name)
 	}
 	win, err := assets.NewWindower(assets.Spec{
 		Features: len(md.Features), Period: period, Window: md.Window, Stride: stride,
@@ -74,23 +79,13 @@ func newAssetRun(ac AssetConfig, m *pdmModel, layout topic.Layout) (*assetRun, e
 	}
 	return &assetRun{
 		name: ac.Name, model: m, features: md.Features, win: win, alert: alert,
-		tele:  newTelemetry(md.Features, points, ac.TelemetryInterval.Std()),
-		scale: ac.TimeScale, anchor: processStart,
+		tele:   newTelemetry(md.Features, points, ac.TelemetryInterval.Std()),
 		stream: "health." + ac.Name, telStream: "telemetry." + ac.Name, topic: layout.HealthEvents(),
 	}, nil
 }
 
-// processStart anchors scaled sample times, so that every asset of a
-// process maps times the same way and shares grid instants.
-var processStart = time.Now().Truncate(time.Hour)
-
-// scaled maps a sample time to the asset's machine time.
-func (a *assetRun) scaled(t time.Time) time.Time {
-	if a.scale == 1 {
-		return t
-	}
-	return a.anchor.Add(time.Duration(float64(t.Sub(a.anchor)) * a.scale))
-}
+// scaled maps a sample time to the asset's machine time (sensors_time.go).
+func (a *assetRun) scaled(t time.Time) time.Time { return a.model.tl.machine(t) }
 
 // due handles a window that fell due: it joins the model's pending batch,
 // or is counted and reported as insufficient data.
@@ -100,7 +95,7 @@ func (a *assetRun) due(d assets.Due) {
 		m.hub.runBatch(m)
 	}
 	if !d.Ready {
-		a.skipped++
+		a.skipped.Add(1)
 		if !a.insufficient {
 			a.insufficient = true
 			m.hub.log.Warn("asset window not inferred: insufficient data", "asset", a.name,
@@ -136,7 +131,7 @@ func (h *sensorHub) runBatch(m *pdmModel) {
 		p := float64(out[i])
 		prev := a.alert.State()
 		st, changed := a.alert.Step(p)
-		a.inferred++
+		a.inferred.Add(1)
 		prio := outbox.PriorityEvent
 		if changed {
 			h.log.Info("asset state", "asset", a.name, "state", st, "was", prev, "p_fail", p)
@@ -160,12 +155,19 @@ func (a *assetRun) missing(mask uint64) []string {
 	return out
 }
 
-// encode writes a {base}/events/health payload; p is NaN (null) for an
-// insufficient-data event, which lists the features with gaps.
-func (a *assetRun) encode(ts time.Time, p float64, st assets.State, missing uint64) []byte {
+// encode writes a {base}/events/health payload for the window ending at
+// grid instant end (machine time); ts is its wall-clock time. p is NaN
+// (null) for an insufficient-data event, which lists the features with
+// gaps. With a time_scale other than 1, machine_ts gives the window's end
+// in machine time too.
+func (a *assetRun) encode(end time.Time, p float64, st assets.State, missing uint64) []byte {
 	b := make([]byte, 0, 192)
 	b = append(b, `{"ts":"`...)
-	b = ts.UTC().AppendFormat(b, time.RFC3339)
+	b = a.model.tl.wall(end).UTC().AppendFormat(b, time.RFC3339Nano)
+	if a.model.tl.scale != 1 {
+		b = append(b, `","machine_ts":"`...)
+		b = end.UTC().AppendFormat(b, time.RFC3339)
+	}
 	b = append(b, `","asset":`...)
 	b = append(b, quoteJSON(a.name)...)
 	b = append(b, `,"model":`...)

@@ -37,17 +37,18 @@ type healthStore interface {
 // downstream of them: per-asset windows, one batched run per model and due
 // grid instant, alert states, health events and telemetry.
 type sensorHub struct {
-	log     *slog.Logger
-	out     healthStore
-	layout  topic.Layout
-	sources []*sensorSource
-	models  []*pdmModel
-	assets  []*assetRun
-	byPoint map[string][]featureRef
-	samples chan sensors.Sample
-	dropped atomic.Uint64
-	failed  atomic.Uint64 // records the store refused
-	onState func()        // a source changed state
+	log      *slog.Logger
+	out      healthStore
+	layout   topic.Layout
+	sources  []*sensorSource
+	models   []*pdmModel
+	assets   []*assetRun
+	byPoint  map[string][]featureRef
+	samples  chan sensors.Sample
+	dropped  atomic.Uint64
+	failed   atomic.Uint64            // records the store refused
+	onState  func()                   // a source changed state
+	bySource map[string]*sensorSource // point name → its source
 
 	statesMu sync.Mutex
 	states   map[string]string
@@ -57,6 +58,7 @@ type sensorHub struct {
 type sensorSource struct {
 	name string
 	src  sensors.Source
+	errs [len(errKinds)]atomic.Uint64 // sample errors by kind (sensors_metrics.go)
 }
 
 // featureRef says which asset feature a point feeds.
@@ -71,7 +73,8 @@ type pdmModel struct {
 	pred          *inference.Predictor
 	hub           *sensorHub
 	assets        []*assetRun
-	clock         time.Time   // latest (scaled) sample time of its assets
+	tl            *timeline   // machine time of its assets (sensors_time.go)
+	clock         time.Time   // latest (machine) sample time of its assets
 	slots         []*assetRun // windows filled for the pending run
 	end           time.Time   // grid instant of the pending windows
 	since         time.Time   // wall time the pending batch was started
@@ -83,7 +86,7 @@ func newSensorHub(cfg *Config, models map[string]*pdmModel, out healthStore, log
 	h := &sensorHub{
 		log: log.With("component", "sensors"), out: out, layout: cfg.TopicLayout(),
 		byPoint: map[string][]featureRef{}, samples: make(chan sensors.Sample, sampleQueue),
-		states: map[string]string{},
+		states: map[string]string{}, bySource: map[string]*sensorSource{},
 	}
 	points := map[string]bool{}
 	for _, sc := range cfg.Sensors {
@@ -92,13 +95,19 @@ func newSensorHub(cfg *Config, models map[string]*pdmModel, out healthStore, log
 			pcs[i] = sensors.PointConfig{Name: p.Name, Address: p.Address, Options: p.Options()}
 			points[p.Name] = true
 		}
+		name := sc.Name
 		src, err := sensors.NewSource(sc.Source, sensors.Options{
 			Name: sc.Name, Points: pcs, Interval: sc.Interval.Std(), Timeout: sc.Timeout.Std(),
+			Logger: log, OnState: func(st sensors.Health) { h.setState(name, st.State) },
 		})
 		if err != nil {
 			return nil, fmt.Errorf("sensors.%s.source: %w", sc.Name, err)
 		}
-		h.sources = append(h.sources, &sensorSource{name: sc.Name, src: src})
+		ss := &sensorSource{name: sc.Name, src: src}
+		h.sources = append(h.sources, ss)
+		for _, p := range sc.Points {
+			h.bySource[p.Name] = ss
+		}
 		h.states[sc.Name] = sensors.StateConnecting
 	}
 	for i, ac := range cfg.Assets {
@@ -181,6 +190,9 @@ func (h *sensorHub) run(ctx context.Context) {
 
 // handle feeds one sample to every asset feature that reads its point.
 func (h *sensorHub) handle(s sensors.Sample) {
+	if s.Err != nil {
+		h.countError(s)
+	}
 	for _, r := range h.byPoint[s.Point] {
 		a := r.asset
 		t := a.scaled(s.Time)
@@ -219,15 +231,19 @@ func (h *sensorHub) housekeeping(now time.Time) {
 			h.append(a.telStream, h.layout.Telemetry(a.name), outbox.PriorityTelemetry, p)
 		}
 	}
-	changed := false
-	h.statesMu.Lock()
 	for _, s := range h.sources {
-		st := s.src.Health()
-		if h.states[s.name] != st.State {
-			h.log.Info("sensor source state", "source", s.name, "state", st.State, "reason", st.Reason)
-			h.states[s.name], changed = st.State, true
-		}
+		h.setState(s.name, s.src.Health().State)
 	}
+}
+
+// setState records a source's state for the retained status and asks for
+// the status to be published again when it changed. Sources call it on
+// every change (Options.OnState, which also logs it); housekeeping calls it
+// too, so a missed call cannot leave a stale state.
+func (h *sensorHub) setState(source, state string) {
+	h.statesMu.Lock()
+	changed := h.states[source] != state
+	h.states[source] = state
 	h.statesMu.Unlock()
 	if changed && h.onState != nil {
 		h.onState()

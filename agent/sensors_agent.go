@@ -9,6 +9,7 @@ import (
 	// Sensor sources register themselves by URL scheme.
 	_ "github.com/lineside/lineside/sensors/modbus"
 	_ "github.com/lineside/lineside/sensors/mqttin"
+	_ "github.com/lineside/lineside/sensors/opcua"
 	_ "github.com/lineside/lineside/sensors/simsrc"
 )
 

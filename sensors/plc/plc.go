@@ -178,6 +178,13 @@ func (p *PLC) update(now time.Time) {
 	}
 }
 
+// nextInstant returns the wall-clock time of the first simulated sampling
+// instant after now.
+func (p *PLC) nextInstant(now time.Time) time.Time {
+	t := (p.clock.Sim(now)/p.cfg.Period + 1) * p.cfg.Period
+	return p.clock.Start.Add(p.clock.Wall(t))
+}
+
 // Asset returns the latest values of asset i in sim.Features order, its
 // simulated seconds to failure and whether it is failed.
 func (p *PLC) Asset(i int) (values [sim.NumFeatures]float64, ttf float64, failed bool) {
@@ -209,6 +216,16 @@ func (p *PLC) Run(ctx context.Context) error {
 			return err
 		}
 		stops = append(stops, stop)
+	}
+	// Update on the simulated sampling instants (plus a margin against
+	// rounding), so that a value is served from its instant on and a
+	// poller's read time tells when it was sampled, also after a restart
+	// with the same Start.
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-time.After(time.Until(p.nextInstant(time.Now()).Add(time.Millisecond))):
+		p.update(time.Now())
 	}
 	tick := time.NewTicker(p.period)
 	defer tick.Stop()
