@@ -35,6 +35,7 @@ func newSimPLCCmd() *cobra.Command {
 		cfg              plc.Config
 		period           time.Duration
 		truth, cert, key string
+		start            string
 	)
 	cmd := &cobra.Command{
 		Use:   "plc",
@@ -60,6 +61,13 @@ simulator ground truth: a test and demo aid, not something a PLC knows.`,
 				return usageError{fmt.Errorf("--modbus or --opcua: at least one is needed")}
 			}
 			cfg.Period = period
+			if start != "" {
+				t, err := time.Parse(time.RFC3339Nano, start)
+				if err != nil {
+					return usageError{fmt.Errorf("--start %q: want an RFC 3339 time: %w", start, err)}
+				}
+				cfg.Start = t
+			}
 			cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 			if (cert == "") != (key == "") {
 				return usageError{fmt.Errorf("--opcua-cert and --opcua-key go together")}
@@ -100,6 +108,7 @@ simulator ground truth: a test and demo aid, not something a PLC knows.`,
 	f.Int64Var(&cfg.Seed, "seed", 1, "simulator seed")
 	f.Float64Var(&cfg.Speed, "speed", sim.DefaultSpeed, "simulated seconds per wall-clock second")
 	f.DurationVar(&period, "period", sim.DefaultPeriod, "simulated time between value updates")
+	f.StringVar(&start, "start", "", "wall-clock time (RFC 3339) of simulated time zero; default now. A restart with the same --start, --seed and --speed serves the same machines at the same instants")
 	f.StringVar(&truth, "truth", "", "write the failure times (JSON lines) to this file")
 	f.StringVar(&cert, "opcua-cert", "", "server certificate (PEM) to advertise a Basic256Sha256 endpoint")
 	f.StringVar(&key, "opcua-key", "", "RSA private key (PEM) of --opcua-cert")
