@@ -19,7 +19,7 @@ func newModelsCmd() *cobra.Command {
 		Short: "Sign, publish, inspect and track model updates",
 	}
 	cmd.AddCommand(newModelsKeygenCmd(), newModelsPushCmd(), newModelsInspectCmd(),
-		newModelsListCmd(), newModelsClearCmd())
+		newModelsListCmd(), newModelsClearCmd(), newModelsEvalCmd())
 	return cmd
 }
 

@@ -23,10 +23,10 @@ import (
 func newSimCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sim",
-		Short: "Simulated machines for tests and demos",
+		Short: "Simulated machines and camera for tests, demos and training data",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newSimPLCCmd())
+	cmd.AddCommand(newSimPLCCmd(), newSimDatasetCmd())
 	return cmd
 }
 
