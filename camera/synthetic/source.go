@@ -191,6 +191,10 @@ func (s *Source) Close() error {
 	return err
 }
 
+// Paced reports that the source renders faster than real time, so the
+// camera paces its reads to the configured frame rate as it does for files.
+func (s *Source) Paced() bool { return true }
+
 // LastTruth returns the ground truth of the frame the last Read rendered,
 // for tests and demo evaluation; it is safe to call from any goroutine.
 func (s *Source) LastTruth() Truth {

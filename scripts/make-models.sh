@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# `make models`: regenerates both reference models from nothing.
+#
+#   1. training and validation data from lineside's own simulators
+#      (bin/lineside sim dataset), with the seeds of the model cards;
+#   2. training and ONNX export with PyTorch (Debian python3-torch, run by
+#      /usr/bin/python3), writing models/*/*.onnx in place;
+#   3. the Go-side figures on fresh seeds never used in training
+#      (bin/lineside models eval), printed as a table and as `quality:` lines.
+#
+# Full training takes tens of minutes per model on two cores.
+#
+#   QUICK=1     proves the plumbing in a minute or two: small data, one epoch,
+#               models written under $WORK/out; the committed models are not
+#               touched.
+#   WORK=DIR    where data and quick outputs go (default var/models).
+#   ONLY=defect|pdm  rebuild one model only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BIN=${BIN:-bin/lineside}
+PY=${PY:-/usr/bin/python3}
+WORK=${WORK:-var/models}
+QUICK=${QUICK:-0}
+ONLY=${ONLY:-}
+
+log() { printf 'models: %s\n' "$*"; }
+
+if [ ! -x "$BIN" ]; then
+  echo "models: $BIN missing; run 'make build' (make models does)" >&2; exit 1
+fi
+if ! "$PY" -c 'import torch, onnx, numpy' 2>/dev/null; then
+  echo "models: $PY lacks torch, onnx or numpy; run 'make setup' (Debian python3-torch python3-onnx python3-numpy)" >&2
+  exit 1
+fi
+
+# Sizes and epochs: the model cards' recipe, or a tiny run for QUICK=1.
+if [ "$QUICK" = 1 ]; then
+  OUT=$WORK/out
+  d_train=400 d_val=200 d_eval=200 d_args=(--epochs 1 --version 0.0.0-quick)
+  p_train=600 p_val=200 p_assets=4 p_val_span=336h p_eval_span=336h p_args=(--epochs 1 --version 0.0.0-quick)
+else
+  OUT=models
+  d_train=16000 d_val=2000 d_eval=2000 d_args=()
+  p_train=16000 p_val=3000 p_assets=16 p_val_span=1008h p_eval_span=1344h p_args=()
+fi
+DATA=$WORK/data
+mkdir -p "$DATA" "$OUT/defect-cnn" "$OUT/pdm-lstm"
+start=$(date +%s)
+
+dataset() { # dataset NAME ARGS...: writes $DATA/NAME unless it is already complete
+  local dir=$DATA/$1; shift
+  if [ -f "$dir/meta.json" ] && [ "$(cat "$dir/.args" 2>/dev/null)" = "$*" ]; then
+    log "data $dir: up to date"; return
+  fi
+  rm -rf "$dir"
+  log "data $dir: lineside sim dataset $*"
+  "$BIN" sim dataset --out "$dir" "$@" >/dev/null
+  printf '%s' "$*" > "$dir/.args"
+}
+
+evaluate() { # evaluate MODEL NAME...: Go-side figures on fresh data
+  local model=$1; shift
+  for name in "$@"; do
+    "$BIN" models eval --model "$model" --data "$DATA/$name"
+    "$BIN" models eval --model "$model" --data "$DATA/$name" --format lines
+    echo
+  done
+}
+
+# --- defect-cnn (models/defect-cnn/README.md and TRAINING.md) ---------------
+if [ -z "$ONLY" ] || [ "$ONLY" = defect ]; then
+  dataset defect-train --kind defect --n "$d_train" --seed 1001
+  dataset defect-val --kind defect --n "$d_val" --seed 2002
+  log "training defect-cnn (${d_args[*]:-train.py defaults})"
+  "$PY" models/defect-cnn/train.py --data "$DATA/defect-train" --val "$DATA/defect-val" \
+    --out "$OUT/defect-cnn/defect-cnn.onnx" --weights "$WORK/defect-cnn.pt" "${d_args[@]}"
+  # Fresh seeds, as the Go quality test (inference/eval) uses them.
+  dataset defect-fresh --kind defect --n "$d_eval" --seed 9001
+  dataset defect-lighting2 --kind defect --n "$d_eval" --seed 9002 --lighting 2
+  dataset defect-noise2 --kind defect --n "$d_eval" --seed 9003 --noise 2
+  dataset defect-blur1 --kind defect --n "$d_eval" --seed 9004 --blur 1
+  evaluate "$OUT/defect-cnn/defect-cnn.onnx" defect-fresh defect-lighting2 defect-noise2 defect-blur1
+fi
+
+# --- pdm-lstm (models/pdm-lstm/README.md) ------------------------------------
+if [ -z "$ONLY" ] || [ "$ONLY" = pdm ]; then
+  dataset pdm-train --kind pdm --n "$p_train" --seed 1 --assets $((p_assets * 3 / 2))
+  dataset pdm-val --kind pdm --n "$p_val" --seed 2 --assets "$p_assets" --eval-span "$p_val_span"
+  log "training pdm-lstm (${p_args[*]:-train.py defaults})"
+  "$PY" models/pdm-lstm/train.py --train "$DATA/pdm-train" --val "$DATA/pdm-val" \
+    --out "$OUT/pdm-lstm/pdm-lstm.onnx" "${p_args[@]}"
+  # Seeds 3 and 4 are the model card's test lives, never used for training or thresholds.
+  dataset pdm-test3 --kind pdm --n 0 --seed 3 --assets "$p_assets" --eval-span "$p_eval_span"
+  dataset pdm-test4 --kind pdm --n 0 --seed 4 --assets "$p_assets" --eval-span "$p_eval_span"
+  evaluate "$OUT/pdm-lstm/pdm-lstm.onnx" pdm-test3 pdm-test4
+fi
+
+log "done in $(( $(date +%s) - start )) s; models in $OUT"
