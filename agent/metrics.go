@@ -38,9 +38,10 @@ func (a *Agent) publishMetrics(ctx context.Context) {
 // metricsPayload is the {base}/metrics payload. A later version adds the
 // camera, inference and process figures.
 type metricsPayload struct {
-	TS     string        `json:"ts"`
-	Outbox outboxMetrics `json:"outbox"`
-	Uplink uplinkMetrics `json:"uplink"`
+	TS      string         `json:"ts"`
+	Outbox  outboxMetrics  `json:"outbox"`
+	Uplink  uplinkMetrics  `json:"uplink"`
+	Sensors *SensorMetrics `json:"sensors,omitempty"` // nil without sensors
 }
 
 type outboxMetrics struct {
@@ -87,6 +88,7 @@ func (a *Agent) metrics() []byte {
 		h := math.Round(os.Runway.Hours()*1000) / 1000
 		m.Outbox.RunwayHours = &h
 	}
+	m.Sensors = a.SensorFigures()
 	b, _ := json.Marshal(m)
 	return b
 }
