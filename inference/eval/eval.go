@@ -47,17 +47,19 @@ var ErrTaskMismatch = errors.New("model task does not match the dataset")
 // Exactly one of Defect and Pdm is set.
 type Report struct {
 	// Model and Version are the model file and its lineside.version.
-	Model, Version string
+	Model   string `json:"model"`
+	Version string `json:"version"`
 	// Data is the dataset directory and Kind its meta.json kind.
-	Data, Kind string
+	Data string `json:"data"`
+	Kind string `json:"kind"`
 	// Seed is the dataset's simulator seed.
-	Seed int64
+	Seed int64 `json:"seed"`
 	// Defect holds the figures of a defect classifier.
-	Defect *DefectResult
+	Defect *DefectResult `json:"defect,omitempty"`
 	// Pdm holds the figures of a failure predictor.
-	Pdm *assets.EvalResult
+	Pdm *assets.EvalResult `json:"pdm,omitempty"`
 	// Took is the wall time of the evaluation, loading included.
-	Took time.Duration
+	Took time.Duration `json:"took_ns"`
 }
 
 // meta is the part of any dataset's meta.json that Run reads first.
