@@ -15,6 +15,8 @@
 #               touched.
 #   WORK=DIR    where data and quick outputs go (default var/models).
 #   ONLY=defect|pdm  rebuild one model only.
+#   DEFECT_TRAIN_ARGS, PDM_TRAIN_ARGS  extra train.py arguments (e.g.
+#               "--epochs 12"), appended after the recipe's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +46,9 @@ else
   d_train=16000 d_val=2000 d_eval=2000 d_args=()
   p_train=16000 p_val=3000 p_assets=16 p_val_span=1008h p_eval_span=1344h p_args=()
 fi
+read -ra d_extra <<< "${DEFECT_TRAIN_ARGS:-}"
+read -ra p_extra <<< "${PDM_TRAIN_ARGS:-}"
+d_args+=("${d_extra[@]}") p_args+=("${p_extra[@]}")
 DATA=$WORK/data
 mkdir -p "$DATA" "$OUT/defect-cnn" "$OUT/pdm-lstm"
 start=$(date +%s)
