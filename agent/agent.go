@@ -60,12 +60,21 @@ type Agent struct {
 	predictors []*inference.Predictor
 
 	statusDirty chan struct{} // camera state changed: publish status again
+
+	// Camera pipelines are replaced one by one by reloads (reload*.go):
+	// pipeMu guards cameras, vision, units and cfg; reloadMu orders reloads.
+	pipeMu     sync.RWMutex
+	reloadMu   sync.Mutex
+	units      map[string]*cameraUnit
+	configPath string
+	cmds       *dispatcher // {base}/cmd/+ (commands*.go)
+	figures    *figures    // metrics sampled every interval (metrics_*.go)
 }
 
 // New returns an agent for a loaded, valid config.
 func New(cfg *Config, log *slog.Logger) *Agent {
 	return &Agent{cfg: cfg, log: log, layout: cfg.TopicLayout(), models: map[string]string{},
-		statusDirty: make(chan struct{}, 1)}
+		statusDirty: make(chan struct{}, 1), figures: newFigures()}
 }
 
 // Run starts every component, reports READY to systemd, and blocks until ctx
@@ -89,12 +98,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	srcCtx, stopSources := context.WithCancel(ctx)
 	defer stopSources()
 	var wg sync.WaitGroup
-	for i, cam := range a.cameras {
-		w := a.vision[i]
-		wg.Add(2)
-		go func() { defer wg.Done(); cam.Run(srcCtx, w.queue) }()
-		go func() { defer wg.Done(); w.run() }()
-	}
+	a.startCameras()
 	if a.sensors != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); a.sensors.run(srcCtx) }()
@@ -105,15 +109,15 @@ func (a *Agent) Run(ctx context.Context) error {
 	go a.republishStatus(srcCtx)
 	go a.publishMetrics(srcCtx)
 	go a.updates.run(srcCtx)
+	go a.cmds.run(srcCtx)
+	go a.serveHTTP(srcCtx)
 
 	<-ctx.Done()
 	notify.Stopping()
 	a.log.Info("stopping")
 	stopSources()
-	wg.Wait() // cameras closed their queues; workers appended what was queued
-	for _, w := range a.vision {
-		w.close()
-	}
+	a.stopCameras() // cameras closed their queues; workers appended what was queued
+	wg.Wait()
 	a.closeSensors()
 	stopUp()
 	upErr := <-upDone
@@ -171,25 +175,41 @@ func (a *Agent) start() error {
 		KeepAlive:      cfg.MQTT.Keepalive.Std(),
 		OnConnect:      a.connected,
 	}, a.out, a.log)
-	return nil
+	a.cmds = newDispatcher(a.layout.Base(), func(t string, b []byte) error { return a.up.Publish(t, 1, false, b) }, a.log)
+	a.registerCommands(a.cmds)
+	return a.up.Subscribe(a.layout.Command("+"), 1, a.cmds.handle)
 }
 
 // addCamera builds one camera with its own classifier session and worker.
 func (a *Agent) addCamera(cc CameraConfig) error {
+	cam, w, err := a.buildCamera(cc)
+	if err != nil {
+		return err
+	}
+	a.cameras = append(a.cameras, cam)
+	a.vision = append(a.vision, w)
+	return a.registerSlot(cc.Model, w)
+}
+
+// buildCamera makes one camera and its worker, with its own classifier
+// session, without starting them.
+func (a *Agent) buildCamera(cc CameraConfig) (*camera.Camera, *visionWorker, error) {
 	mc := a.cfg.Models[cc.Model]
 	clf, err := a.loadServing(cc.Model, mc)
 	if err != nil {
-		return fmt.Errorf("%w: models.%s: %w", ErrModel, cc.Model, err)
+		return nil, nil, fmt.Errorf("%w: models.%s: %w", ErrModel, cc.Model, err)
 	}
 	md := clf.Metadata()
+	a.pipeMu.Lock()
 	a.models[cc.Model] = md.Version
+	a.pipeMu.Unlock()
 	src, err := camera.NewSource(cc.Source, camera.Options{
 		Name: cc.Name, FPS: cc.FPS, StallTimeout: cc.StallTimeoutStd(),
 		StateDir: filepath.Dir(a.cfg.Store.Path),
 	})
 	if err != nil {
 		clf.Close()
-		return fmt.Errorf("cameras.%s.source: %w", cc.Name, err)
+		return nil, nil, fmt.Errorf("cameras.%s.source: %w", cc.Name, err)
 	}
 	log := a.log.With("component", "camera")
 	cam := camera.New(camera.Config{
@@ -197,7 +217,6 @@ func (a *Agent) addCamera(cc CameraConfig) error {
 		BackoffMin: cc.BackoffMin.Std(), BackoffMax: cc.BackoffMax.Std(),
 		OnState: a.cameraStateChanged,
 	}, src, log)
-	a.cameras = append(a.cameras, cam)
 	w, err := newVisionWorker(visionConfig{
 		camera:        cc.Name,
 		model:         cc.Model,
@@ -210,10 +229,9 @@ func (a *Agent) addCamera(cc CameraConfig) error {
 	}, cam, clf, a.out, log.With("camera", cc.Name))
 	if err != nil {
 		clf.Close()
-		return err
+		return nil, nil, err
 	}
-	a.vision = append(a.vision, w)
-	return a.registerSlot(cc.Model, w)
+	return cam, w, nil
 }
 
 // closeStart releases what start acquired before it failed.
@@ -230,7 +248,7 @@ func (a *Agent) closeStart() {
 // birth is the retained {base}/status payload published on every connect.
 func (a *Agent) birth() []byte {
 	cams := map[string]string{}
-	for _, c := range a.cameras {
+	for _, c := range a.cameraList() {
 		st, _ := c.State()
 		cams[c.Name()] = string(st)
 	}

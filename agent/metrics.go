@@ -35,13 +35,18 @@ func (a *Agent) publishMetrics(ctx context.Context) {
 	}
 }
 
-// metricsPayload is the {base}/metrics payload. A later version adds the
-// camera, inference and process figures.
+// metricsPayload is the {base}/metrics payload: per-camera rates, latencies
+// and queues (metrics_figures.go), the outbox and uplink figures, drops by
+// reason, the process's resources and the command counts.
 type metricsPayload struct {
-	TS      string         `json:"ts"`
-	Outbox  outboxMetrics  `json:"outbox"`
-	Uplink  uplinkMetrics  `json:"uplink"`
-	Sensors *SensorMetrics `json:"sensors,omitempty"` // nil without sensors
+	TS       string                   `json:"ts"`
+	Cameras  map[string]cameraMetrics `json:"cameras"`
+	Outbox   outboxMetrics            `json:"outbox"`
+	Uplink   uplinkMetrics            `json:"uplink"`
+	Drops    dropMetrics              `json:"drops"`
+	Process  processMetrics           `json:"process"`
+	Commands commandCounts            `json:"commands"`
+	Sensors  *SensorMetrics           `json:"sensors,omitempty"` // nil without sensors
 }
 
 type outboxMetrics struct {
@@ -88,6 +93,10 @@ func (a *Agent) metrics() []byte {
 		h := math.Round(os.Runway.Hours()*1000) / 1000
 		m.Outbox.RunwayHours = &h
 	}
+	m.Cameras = a.cameraFigures(true)
+	m.Drops = dropFigures(m.Cameras, os.Drops)
+	m.Process = a.processFigures(true)
+	m.Commands = a.cmds.counts()
 	m.Sensors = a.SensorFigures()
 	b, _ := json.Marshal(m)
 	return b

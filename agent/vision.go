@@ -51,6 +51,9 @@ type visionWorker struct {
 	inferred  atomic.Uint64
 	failed    atomic.Uint64
 	latencyNs atomic.Int64 // last inference latency
+	latencies latencyRing  // recent inference latencies, for p50/p99
+	grabReq   atomic.Pointer[grabRequest]
+	snapCfg   SnapshotConfig // quality and width of grabbed frames
 }
 
 // newVisionWorker builds the worker of one camera. The worker does not own
@@ -81,6 +84,7 @@ func newVisionWorker(cfg visionConfig, cam *camera.Camera, clf *inference.Classi
 		model: cfg.model,
 
 		triggerMode: cfg.triggerMode,
+		snapCfg:     cfg.snapshots,
 	}
 	if cfg.snapshots.Mode != "" && cfg.snapshots.Mode != SnapshotNever {
 		w.jpeg = newSnapshotEncoder(cfg.snapshots.Quality, cfg.snapshots.MaxWidth)
@@ -96,6 +100,7 @@ func (w *visionWorker) run() error {
 	defer w.app.stop()
 	var lastErr string
 	for f := range w.queue.Frames() {
+		w.serveGrab(f)
 		err := w.process(f)
 		w.queue.Release(f)
 		if err != nil {
@@ -132,6 +137,7 @@ func (w *visionWorker) process(f *camera.Frame) error {
 		return err
 	}
 	w.latencyNs.Store(int64(latency))
+	w.latencies.observe(latency)
 	j := w.app.acquire()
 	j.fill(f.Time, res, latency)
 	j.enc = w.enc

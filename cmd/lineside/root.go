@@ -14,6 +14,7 @@ func newRootCmd() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newInferCmd()) // hidden diagnostic
 	root.AddCommand(newRunCmd(), newConfigCmd(), newVersionCmd(), newWatchCmd())
+	root.AddCommand(newDashboardCmd())
 	root.AddCommand(newModelsCmd())
 	root.AddCommand(newSimCmd())
 	return root

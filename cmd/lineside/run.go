@@ -25,7 +25,19 @@ func newRunCmd() *cobra.Command {
 			log := agent.NewLogger(cfg.Log, os.Stderr)
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return agent.New(cfg, log).Run(ctx)
+			a := agent.New(cfg, log)
+			a.SetConfigFile(path)
+			// SIGHUP reloads the config like the reload command; Reload
+			// logs what it applied or why it refused the file.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			go func() {
+				for range hup {
+					a.Reload()
+				}
+			}()
+			return a.Run(ctx)
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "/etc/lineside/lineside.yaml", "config file")
