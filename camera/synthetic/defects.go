@@ -92,36 +92,44 @@ func surfacePoint(p *part, r *rand.Rand, margin float64) (x, y float64) {
 	return p.cx, p.cy
 }
 
-// drawScratch draws one to three thin, nearly straight parallel score marks
-// across the surface, dark (a groove) or bright (a burnished line).
+// drawScratch draws one to four long, straight or gently curved score
+// marks that run side by side in one direction, as a tool or a burr dragged
+// across the face leaves them. Most are burnished and catch the light
+// (bright); the rest are shallow grooves, only a little darker than the
+// metal, far fainter than a crack. They keep one width along their length
+// and are wide enough to stay visible through an extra pixel of blur.
 func drawScratch(c *canvas, p *part, r *rand.Rand, k float64) {
 	x, y := surfacePoint(p, r, 4*k)
 	theta := uniform(r, 0, math.Pi)
-	length := uniform(r, 0.8, 1.5) * p.r
-	bend := uniform(r, -0.08, 0.08) * length
-	hw := uniform(r, 1.2, 1.9) * k
-	amp := -uniform(r, 80, 115)
-	if r.Float64() < 0.4 {
-		amp = uniform(r, 70, 95)
+	length := uniform(r, 0.9, 1.6) * p.r
+	bend := uniform(r, -0.06, 0.06) * length
+	hw := uniform(r, 1.4, 1.9) * k
+	amp := uniform(r, 70, 100)
+	if r.Float64() < 0.3 {
+		amp = -uniform(r, 45, 65)
 	}
 	n := 1
-	if u := r.Float64(); u < 0.05 {
+	if u := r.Float64(); u < 0.08 {
+		n = 4
+	} else if u < 0.25 {
 		n = 3
-	} else if u < 0.3 {
+	} else if u < 0.55 {
 		n = 2
 	}
+	gap := uniform(r, 4, 8) * k
 	for i := range n {
-		s, co := math.Sincos(theta + float64(i)*uniform(r, -0.05, 0.05))
-		off := float64(i) * uniform(r, 3, 8) * k
+		s, co := math.Sincos(theta + float64(i)*uniform(r, -0.03, 0.03))
+		off := float64(i) * gap * uniform(r, 0.8, 1.2)
 		ox, oy := x-s*off, y+co*off
-		half := length / 2 * (1 - 0.4*float64(i)*r.Float64())
+		half := length / 2 * (1 - 0.35*float64(i)*r.Float64())
+		a := amp * uniform(r, 0.8, 1)
 		const steps = 8
 		px, py := ox-co*half, oy-s*half
 		for j := 1; j <= steps; j++ {
 			t := float64(j)/steps*2 - 1
 			b := bend * (1 - t*t)
 			qx, qy := ox+co*half*t-s*b, oy+s*half*t+co*b
-			c.segment(px, py, qx, qy, hw, hw, amp)
+			c.segment(px, py, qx, qy, hw, hw, a)
 			px, py = qx, qy
 		}
 	}
@@ -144,15 +152,20 @@ func drawSpot(c *canvas, p *part, r *rand.Rand, k float64) {
 	}
 }
 
-// drawCrack draws a jagged dark line that starts at the part's outer edge,
-// runs inwards and forks once or twice.
+// drawCrack draws a dark, jagged fracture that starts at the part's outer
+// edge or at a hole, runs into the material and branches once or twice. It
+// is widest where it opens at the edge and narrows towards its tip.
 func drawCrack(c *canvas, p *part, r *rand.Rand, k float64) {
 	var x, y, dir, length float64
+	fromHole := r.Float64() < 0.35
 	if p.kind == PartWasher {
 		a := uniform(r, 0, 2*math.Pi)
 		s, co := math.Sincos(a)
 		x, y, dir = p.cx+(p.r+k)*co, p.cy+(p.r+k)*s, a+math.Pi
-		length = uniform(r, 0.65, 1.0) * (p.r - p.ri)
+		if fromHole {
+			x, y, dir = p.cx+(p.ri-k)*co, p.cy+(p.ri-k)*s, a
+		}
+		length = uniform(r, 0.7, 1.0) * (p.r - p.ri)
 	} else {
 		side := r.IntN(4)
 		along := uniform(r, -0.7, 0.7)
@@ -166,39 +179,49 @@ func drawCrack(c *canvas, p *part, r *rand.Rand, k float64) {
 		if side%2 == 1 {
 			u, v, du, dv = -u, -v, -du, -dv
 		}
+		length = uniform(r, 0.6, 1.1) * p.ri
+		if fromHole {
+			a := along * math.Pi
+			s, co := math.Sincos(a)
+			hu := p.holeOff
+			if side%2 == 1 {
+				hu = -hu
+			}
+			u, v, du, dv = hu+(p.holeR-k)*co, (p.holeR-k)*s, co, s
+			length = uniform(r, 0.5, 0.8) * p.ri
+		}
 		x, y = p.frame(u, v)
 		dir = p.angle + math.Atan2(dv, du)
-		length = uniform(r, 0.6, 1.2) * p.ri
 	}
-	hw := uniform(r, 1.5, 2.2) * k
-	amp := -uniform(r, 120, 160)
-	step := uniform(r, 4, 7) * k
-	steps := max(3, int(length/step))
-	forkA, forkB := 1+r.IntN(steps-1), -1
-	if r.Float64() < 0.5 {
+	hw := uniform(r, 2.2, 3.0) * k
+	amp := -uniform(r, 125, 165)
+	step := uniform(r, 3, 5) * k
+	steps := max(4, int(length/step))
+	forkA, forkB := 1+r.IntN(steps-2), -1
+	if r.Float64() < 0.6 {
 		forkB = 1 + r.IntN(steps-1)
 	}
 	main := dir
 	for i := range steps {
-		dir = main + 0.6*(dir-main) + uniform(r, -0.55, 0.55)
+		dir = main + 0.5*(dir-main) + uniform(r, -0.75, 0.75)
 		s, co := math.Sincos(dir)
-		w0 := hw * (1 - 0.6*float64(i)/float64(steps))
-		w1 := hw * (1 - 0.6*float64(i+1)/float64(steps))
+		w0 := hw * (1 - 0.55*float64(i)/float64(steps)) * uniform(r, 0.8, 1.1)
+		w1 := hw * (1 - 0.55*float64(i+1)/float64(steps))
 		nx, ny := x+co*step, y+s*step
 		c.segment(x, y, nx, ny, w0, w1, amp)
 		x, y = nx, ny
 		if i == forkA || i == forkB {
-			fork(c, r, x, y, dir+sign(r)*uniform(r, 0.5, 1.0), step, steps-i, w1*0.7, amp)
+			fork(c, r, x, y, dir+sign(r)*uniform(r, 0.5, 1.1), step, steps-i, math.Max(w1*0.75, 1.2*k), amp)
 		}
 	}
 }
 
 // fork draws an unbranched jagged side crack of up to n steps.
 func fork(c *canvas, r *rand.Rand, x, y, dir, step float64, n int, hw, amp float64) {
-	n = max(2, int(float64(n)*uniform(r, 0.3, 0.6)))
+	n = max(3, int(float64(n)*uniform(r, 0.4, 0.7)))
 	main := dir
 	for i := range n {
-		dir = main + 0.6*(dir-main) + uniform(r, -0.5, 0.5)
+		dir = main + 0.5*(dir-main) + uniform(r, -0.7, 0.7)
 		s, co := math.Sincos(dir)
 		w1 := hw * (1 - 0.6*float64(i+1)/float64(n))
 		nx, ny := x+co*step, y+s*step

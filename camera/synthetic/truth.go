@@ -26,7 +26,8 @@ var Labels = []string{LabelOK, LabelScratch, LabelSpot, LabelCrack}
 const (
 	// LabelOK is a part without a defect.
 	LabelOK = "ok"
-	// LabelScratch is a part with thin straight score marks across its face.
+	// LabelScratch is a part with thin straight score marks across its face,
+	// mostly bright (burnished), sometimes faint grooves.
 	LabelScratch = "scratch"
 	// LabelSpot is a part with a dent or stain: a dark soft blob.
 	LabelSpot = "spot"
@@ -37,7 +38,7 @@ const (
 // GeneratorVersion identifies the renderer's output. It changes whenever the
 // same seed and index would render a different image, so that a dataset's
 // meta.json says which generator produced it.
-const GeneratorVersion = "conveyor/1"
+const GeneratorVersion = "conveyor/2"
 
 // ClassOf returns the index of label in Labels.
 func ClassOf(label string) (int, error) {
