@@ -70,15 +70,17 @@ func (u *Uplink) connect(ctx context.Context) (*connection, error) {
 		c.abort()
 		return nil, fmt.Errorf("connect %s: %w", u.cfg.Broker, err)
 	}
+	// Subscribe before the birth: a device that says it is online takes
+	// commands, so a command sent on seeing the birth is not lost.
+	if err := u.resubscribe(c); err != nil {
+		c.abort()
+		return nil, err
+	}
 	if u.cfg.StatusTopic != "" && u.cfg.Birth != nil {
 		if err := c.publishWait(u.cfg.StatusTopic, 1, true, u.cfg.Birth(), u.cfg.PublishTimeout); err != nil {
 			c.abort()
 			return nil, fmt.Errorf("publish birth: %w", err)
 		}
-	}
-	if err := u.resubscribe(c); err != nil {
-		c.abort()
-		return nil, err
 	}
 	u.setConn(c)
 	if u.cfg.OnConnect != nil {
