@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run`: the agent on configs/demo.yaml against a local broker on
 # 127.0.0.1:1883 (started here when none listens), with a subscriber that
-# prints every message under lineside/v1/# so the results are visible.
+# prints every message under lineside/v1/# so the results are visible, and
+# the fleet dashboard (`lineside dashboard`) whose URL it prints.
 # Ctrl-C stops everything this script started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,12 @@ fi
 
 mosquitto_sub -h 127.0.0.1 -p 1883 -v -t 'lineside/v1/#' | cut -c1-220 &
 pids+=($!)
+
+# The fleet dashboard in the browser, fed from the same broker.
+DASHBOARD=${DASHBOARD:-127.0.0.1:8080}
+"$BIN" dashboard --broker tcp://127.0.0.1:1883 --listen "$DASHBOARD" &
+pids+=($!)
+echo "run: dashboard on http://$DASHBOARD/ (DASHBOARD=host:port to move it)"
 
 "$BIN" run --config "$CONFIG" &
 agent=$!

@@ -18,6 +18,7 @@ pkgs=(
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good  # gst:// pipelines; RTP/JPEG for the RTSP test server
   python3-gi gir1.2-gst-rtsp-server-1.0                # the RTSP test server (GStreamer's gst-rtsp-server)
   mosquitto mosquitto-clients       # the broker for tests and the demo
+  chromium                          # headless browser for the dashboard test
   python3-torch python3-onnx python3-numpy  # model training/export (for /usr/bin/python3)
   systemd                           # systemd-analyze, -sysusers, -tmpfiles: checks of systemd/
 )
