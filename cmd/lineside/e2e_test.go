@@ -78,15 +78,21 @@ func TestEndToEnd(t *testing.T) {
 
 func TestBrokerDownFirst(t *testing.T) {
 	dir := t.TempDir()
-	broker := testutil.NewBroker(t) // port reserved, not started
+	// The cloud-side subscriber has a persistent session, as a real one
+	// would, so it gets every event whether it or the agent reconnects first.
+	broker := testutil.NewBroker(t)
+	broker.Persist = true
+	broker.Start()
+	sub := subscribeAs(t, broker.URL(), "lineside/v1/+/+/+/events/defect", "cloud-ledger", false)
+	waitSubscribed(t, broker, sub)
+	broker.Shutdown()
+
 	const n = 25
 	video := testutil.WriteVideo(t, dir, n, 160, 120)
 	cfg := testConfig{Dir: dir, Broker: broker.URL(), Video: video, Loop: false, FPS: 50}.write(t)
 	d := startDaemon(t, cfg)
 	d.waitLog("state=ended", 60*time.Second) // every frame was read while offline
-	time.Sleep(500 * time.Millisecond)
-
-	sub := subscribe(t, broker.URL(), "lineside/v1/+/+/+/events/defect")
+	d.waitLog("broker unreachable", 30*time.Second)
 	broker.Start()
 	evs := sub.waitEvents(n, 60*time.Second)
 	evs = sub.settle(time.Second)
@@ -103,6 +109,19 @@ func TestBrokerDownFirst(t *testing.T) {
 	checkSeqs(t, evs, 1)
 	if code := d.stop(); code != 0 {
 		t.Fatalf("exit code %d", code)
+	}
+}
+
+// waitSubscribed waits until the broker acknowledged the subscriber's
+// subscription.
+func waitSubscribed(t *testing.T, _ *testutil.Broker, sub *subscriber) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !sub.subscribed.Load() {
+		if time.Now().After(deadline) {
+			t.Fatal("subscriber never subscribed")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -177,15 +178,26 @@ type subscriber struct {
 	mu     sync.Mutex
 	events []defectEvent
 	raw    map[string][]byte // topic -> last payload
+	// subscribed is set once the broker acknowledged the subscription of
+	// the current connection.
+	subscribed atomic.Bool
 }
 
 func subscribe(t *testing.T, broker, filter string) *subscriber {
+	return subscribeAs(t, broker, filter, fmt.Sprintf("test-sub-%d", time.Now().UnixNano()), true)
+}
+
+// subscribeAs subscribes with a given client id; with clean false the broker
+// keeps the session, so QoS 1 messages published while the subscriber is
+// disconnected are delivered when it reconnects.
+func subscribeAs(t *testing.T, broker, filter, clientID string, clean bool) *subscriber {
 	t.Helper()
 	s := &subscriber{t: t, raw: map[string][]byte{}}
-	opts := mqtt.NewClientOptions().AddBroker(broker).SetClientID(fmt.Sprintf("test-sub-%d", time.Now().UnixNano())).
-		SetCleanSession(true).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).SetAutoReconnect(true).
+	opts := mqtt.NewClientOptions().AddBroker(broker).SetClientID(clientID).
+		SetCleanSession(clean).SetConnectRetry(true).SetConnectRetryInterval(100 * time.Millisecond).SetAutoReconnect(true).
 		SetOnConnectHandler(func(c mqtt.Client) {
-			c.Subscribe(filter, 1, func(_ mqtt.Client, m mqtt.Message) {
+			s.subscribed.Store(false)
+			tok := c.Subscribe(filter, 1, func(_ mqtt.Client, m mqtt.Message) {
 				s.mu.Lock()
 				defer s.mu.Unlock()
 				s.raw[m.Topic()] = append([]byte(nil), m.Payload()...)
@@ -198,6 +210,11 @@ func subscribe(t *testing.T, broker, filter string) *subscriber {
 					s.events = append(s.events, ev)
 				}
 			})
+			go func() {
+				if tok.Wait() && tok.Error() == nil {
+					s.subscribed.Store(true)
+				}
+			}()
 		})
 	s.client = mqtt.NewClient(opts)
 	s.client.Connect()

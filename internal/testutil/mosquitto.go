@@ -22,6 +22,10 @@ type Broker struct {
 	cmd  *exec.Cmd
 	// Extra holds additional mosquitto.conf lines (TLS, ACL, ...).
 	Extra []string
+	// Persist keeps sessions and queued messages across Shutdown and Start
+	// (mosquitto's persistence file in the test's directory). Stop, a kill,
+	// still loses what was not saved, as a crash would.
+	Persist bool
 }
 
 // URL returns the tcp:// address clients connect to.
@@ -68,7 +72,7 @@ func (b *Broker) Start() {
 	lines := []string{
 		fmt.Sprintf("listener %d 127.0.0.1", b.Port),
 		"allow_anonymous true",
-		"persistence false",
+		persistence(b.Persist, b.dir),
 		"max_inflight_messages 0",
 		"max_queued_messages 0",
 		"log_dest stderr",
@@ -96,6 +100,24 @@ func (b *Broker) Start() {
 		time.Sleep(20 * time.Millisecond)
 	}
 	b.t.Fatalf("mosquitto did not listen on %s", b.Addr())
+}
+
+func persistence(on bool, dir string) string {
+	if !on {
+		return "persistence false"
+	}
+	return "persistence true\npersistence_location " + dir + "/"
+}
+
+// Shutdown stops the broker gracefully (SIGTERM), so that with Persist it
+// saves its sessions, and waits for it to exit.
+func (b *Broker) Shutdown() {
+	if b.cmd == nil {
+		return
+	}
+	_ = b.cmd.Process.Signal(syscall.SIGTERM)
+	_, _ = b.cmd.Process.Wait()
+	b.cmd = nil
 }
 
 // Stop kills the broker (as an outage would) and waits for it to exit.
