@@ -99,7 +99,7 @@ func TestUpdateBadInput(t *testing.T) {
 			send(m, data, nil)
 		}},
 		{"replayed equal version", "not newer than the serving", func() {
-			m, data := signed(defectFile, "0.1.0-untrained", nil)
+			m, data := signed(defectFile, configuredVersion, nil)
 			send(m, data, nil)
 		}},
 		{"over max_bytes", "over updates.max_bytes", func() {

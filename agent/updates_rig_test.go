@@ -63,7 +63,10 @@ func newUpdateRig(t *testing.T, broker *testutil.Broker, dir string, mod func(*U
 	}
 	r := &updateRig{t: t, broker: broker, dir: dir, priv: rigKey, state: map[string]modelState{}}
 	full := DefaultConfig()
-	full.Models = map[string]ModelConfig{"defect": {Path: testutil.Path(t, "models", "defect-cnn", "defect-cnn.onnx")}}
+	full.Models = map[string]ModelConfig{"defect": {
+		Path:     testutil.Path(t, "models", "defect-cnn", "defect-cnn.onnx"),
+		Metadata: map[string]string{"version": configuredVersion},
+	}}
 	full.Updates = cfg
 	a := &Agent{cfg: full, log: quietLog, layout: testLayout, models: map[string]string{}}
 	a.registry = inference.NewRegistry()

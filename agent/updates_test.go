@@ -11,7 +11,10 @@ import (
 	"github.com/lineside/lineside/sync/update"
 )
 
-const configuredVersion = "0.1.0-untrained" // of models/defect-cnn/defect-cnn.onnx
+// configuredVersion is the version the rig's config gives the reference
+// model (a metadata override), so that the versions pushed in the tests are
+// newer whatever version the committed model was trained as.
+const configuredVersion = "0.1.0-test"
 
 func serving(v string) func(modelState) bool {
 	return func(s modelState) bool {

@@ -6,11 +6,12 @@ import (
 	"testing"
 )
 
-// defectMeta is what models/defect-cnn/export.py writes.
-func defectMeta() Metadata {
+// defectMeta is what models/defect-cnn/export.py writes, for the given
+// version: the version changes with every training run of the model.
+func defectMeta(version string) Metadata {
 	return Metadata{
 		Task:    TaskDefectClassification,
-		Version: "0.1.0-untrained",
+		Version: version,
 		Labels:  []string{"ok", "scratch", "spot", "crack"},
 		OKLabel: "ok",
 		Input: InputSpec{
@@ -27,7 +28,10 @@ func TestReadMetadataDefectCNN(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := defectMeta(); !reflect.DeepEqual(got, want) {
+	if got.Version == "" {
+		t.Fatal("reference model has no lineside.version")
+	}
+	if want := defectMeta(got.Version); !reflect.DeepEqual(got, want) {
 		t.Fatalf("ReadMetadata:\n got %+v\nwant %+v", got, want)
 	}
 	if err := got.Validate(); err != nil {
@@ -135,7 +139,7 @@ func TestMergeValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			base := defectMeta()
+			base := defectMeta("1.0.0")
 			m, err := base.Merge(tt.overrides)
 			if tt.mergeErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.mergeErr) {
@@ -156,7 +160,7 @@ func TestMergeValidate(t *testing.T) {
 			if tt.check != nil {
 				tt.check(t, m)
 			}
-			if !reflect.DeepEqual(base, defectMeta()) {
+			if !reflect.DeepEqual(base, defectMeta("1.0.0")) {
 				t.Errorf("Merge modified its receiver: %+v", base)
 			}
 		})
@@ -164,7 +168,7 @@ func TestMergeValidate(t *testing.T) {
 }
 
 func TestMergeDoesNotAlias(t *testing.T) {
-	base := defectMeta()
+	base := defectMeta("1.0.0")
 	m, err := base.Merge(nil)
 	if err != nil {
 		t.Fatal(err)

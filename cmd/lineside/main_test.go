@@ -123,8 +123,11 @@ func (d *daemon) waitLog(s string, timeout time.Duration) {
 // testConfig writes a config for the daemon and returns its path.
 type testConfig struct {
 	Dir, Broker, Video, Model, Library string
-	FPS                                int
-	Loop                               bool
+	// Metadata is the body of the model's YAML metadata mapping, e.g.
+	// `version: "0.1.0-test"`; empty for none.
+	Metadata string
+	FPS      int
+	Loop     bool
 }
 
 func (c testConfig) write(t *testing.T) string {
@@ -144,11 +147,11 @@ store: {path: %q, lock_timeout: 1s}
 mqtt: {broker: %q}
 inference: {library: %q}
 models:
-  defect: {path: %q}
+  defect: {path: %q, metadata: {%s}}
 cameras:
   - {name: cam1, source: "file://%s?loop=%t", fps: %d, model: defect}
 http: {listen: ""}
-`, filepath.Join(c.Dir, "store", "lineside.db"), c.Broker, c.Library, c.Model, c.Video, c.Loop, c.FPS)
+`, filepath.Join(c.Dir, "store", "lineside.db"), c.Broker, c.Library, c.Model, c.Metadata, c.Video, c.Loop, c.FPS)
 	p := filepath.Join(c.Dir, "lineside.yaml")
 	if err := os.WriteFile(p, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)

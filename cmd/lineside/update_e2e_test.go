@@ -68,13 +68,15 @@ func TestModelsCLIEndToEnd(t *testing.T) {
 	}
 
 	video := testutil.WriteVideo(t, dir, 20, 160, 120)
-	cfg := testConfig{Dir: dir, Broker: broker.URL(), Video: video, Loop: true, FPS: 30}.write(t)
+	// The configured version is set in the config, so that the pushed 1.2.0
+	// is newer whatever version the committed model was trained as.
+	cfg := testConfig{Dir: dir, Broker: broker.URL(), Video: video, Loop: true, FPS: 30, Metadata: `version: "0.1.0-test"`}.write(t)
 	f, _ := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString("updates: {trusted_keys: [" + key + ".pub], rollback: {latency_factor: 0}}\n")
 	f.Close()
 	sub := subscribe(t, broker.URL(), "lineside/v1/#")
 	d := startDaemon(t, cfg)
-	waitServing(t, sub, "0.1.0-untrained", 60*time.Second)
+	waitServing(t, sub, "0.1.0-test", 60*time.Second)
 
 	out := lineside(t, "models", "push", "--broker", broker.URL(), "--key", key+".key",
 		"--name", "defect", "--version", "1.2.0", "--targets", "s1/*/*", model)
