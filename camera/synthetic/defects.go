@@ -95,9 +95,10 @@ func surfacePoint(p *part, r *rand.Rand, margin float64) (x, y float64) {
 // drawScratch draws one to four long, straight or gently curved score
 // marks that run side by side in one direction, as a tool or a burr dragged
 // across the face leaves them. Most are burnished and catch the light
-// (bright); the rest are shallow grooves, only a little darker than the
-// metal, far fainter than a crack. They keep one width along their length
-// and are wide enough to stay visible through an extra pixel of blur.
+// (bright); the rest are sets of two or more shallow grooves, light grey
+// against the metal and far fainter than a crack. They keep one width along
+// their length and are wide enough to stay visible through an extra pixel
+// of blur.
 func drawScratch(c *canvas, p *part, r *rand.Rand, k float64) {
 	x, y := surfacePoint(p, r, 4*k)
 	theta := uniform(r, 0, math.Pi)
@@ -105,9 +106,6 @@ func drawScratch(c *canvas, p *part, r *rand.Rand, k float64) {
 	bend := uniform(r, -0.06, 0.06) * length
 	hw := uniform(r, 1.4, 1.9) * k
 	amp := uniform(r, 70, 100)
-	if r.Float64() < 0.3 {
-		amp = -uniform(r, 45, 65)
-	}
 	n := 1
 	if u := r.Float64(); u < 0.08 {
 		n = 4
@@ -115,6 +113,9 @@ func drawScratch(c *canvas, p *part, r *rand.Rand, k float64) {
 		n = 3
 	} else if u < 0.55 {
 		n = 2
+	}
+	if r.Float64() < 0.2 {
+		amp, n = -uniform(r, 35, 50), max(n, 2)
 	}
 	gap := uniform(r, 4, 8) * k
 	for i := range n {

@@ -38,7 +38,7 @@ const (
 // GeneratorVersion identifies the renderer's output. It changes whenever the
 // same seed and index would render a different image, so that a dataset's
 // meta.json says which generator produced it.
-const GeneratorVersion = "conveyor/2"
+const GeneratorVersion = "conveyor/3"
 
 // ClassOf returns the index of label in Labels.
 func ClassOf(label string) (int, error) {

@@ -77,7 +77,7 @@ def augment(x, gen):
     The part lies at any angle and position, and the line's lighting,
     exposure, focus and sensor noise drift. Per image: random horizontal and
     vertical flips and a shift of up to 3 pixels; extra Gaussian blur with
-    sigma in [0, 1] pixel (on 60 % of images); a gain in [0.6, 1.4], a linear
+    sigma in [0, 0.8] pixel (on half of the images); a gain in [0.6, 1.4], a linear
     lighting gradient of up to ±35 % across the image and an offset in
     [-20, 20] grey levels; Gaussian noise with sigma in [0, 5].
 
@@ -90,7 +90,7 @@ def augment(x, gen):
     x = torch.where(flip_h[:, None, None, None], x.flip(3), x)
     x = torch.where(flip_v[:, None, None, None], x.flip(2), x)
     x = shift(x, gen)
-    sigma = torch.rand(n, generator=gen) * (torch.rand(n, generator=gen) < 0.6)
+    sigma = 0.8 * torch.rand(n, generator=gen) * (torch.rand(n, generator=gen) < 0.5)
     x = torch.where((sigma > 0.05)[:, None, None, None], gaussian_blur(x, sigma), x)
     gain = 0.6 + 0.8 * torch.rand(n, 1, 1, 1, generator=gen)
     g = (torch.rand(n, 2, generator=gen) * 2 - 1) * 0.35
@@ -179,7 +179,7 @@ def main(argv=None):
     parser.add_argument("--weights", help="state_dict to write (default: --out with .pt)")
     parser.add_argument("--init", help="state_dict to start from (continue training) instead of random weights")
     parser.add_argument("--version", default="1.0.0", help="lineside.version of the model (default 1.0.0)")
-    parser.add_argument("--epochs", type=int, default=6, help="passes over the training set (default 6)")
+    parser.add_argument("--epochs", type=int, default=12, help="passes over the training set (default 12)")
     parser.add_argument("--batch", type=int, default=64, help="batch size (default 64)")
     parser.add_argument("--lr", type=float, default=3e-3, help="peak learning rate (default 3e-3)")
     parser.add_argument("--schedule", choices=["cosine", "onecycle"], default="cosine",
