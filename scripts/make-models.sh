@@ -77,9 +77,24 @@ evaluate() { # evaluate MODEL NAME...: Go-side figures on fresh data
 if [ -z "$ONLY" ] || [ "$ONLY" = defect ]; then
   dataset defect-train --kind defect --n "$d_train" --seed 1001
   dataset defect-val --kind defect --n "$d_val" --seed 2002
-  log "training defect-cnn (${d_args[*]:-train.py defaults})"
-  "$PY" models/defect-cnn/train.py --data "$DATA/defect-train" --val "$DATA/defect-val" \
-    --out "$OUT/defect-cnn/defect-cnn.onnx" --weights "$WORK/defect-cnn.pt" "${d_args[@]}"
+  # The recipe of TRAINING.md in two stages: 12 epochs at a peak learning
+  # rate of 3e-3 from random weights, then 11 more at 2e-3 from those weights.
+  # (1.0.0 ran its first stage on the previous renderer, conveyor/2; here both
+  # stages use the current one.) QUICK=1 runs one short stage.
+  if [ "$QUICK" = 1 ]; then
+    log "training defect-cnn (${d_args[*]})"
+    "$PY" models/defect-cnn/train.py --data "$DATA/defect-train" --val "$DATA/defect-val" \
+      --out "$OUT/defect-cnn/defect-cnn.onnx" --weights "$WORK/defect-cnn.pt" "${d_args[@]}"
+  else
+    log "training defect-cnn, stage 1 of 2 (12 epochs, lr 3e-3)"
+    "$PY" models/defect-cnn/train.py --data "$DATA/defect-train" --val "$DATA/defect-val" \
+      --out "$WORK/defect-cnn-stage1.onnx" --weights "$WORK/defect-cnn-stage1.pt" \
+      --epochs 12 --lr 3e-3 --version 1.0.0-stage1
+    log "training defect-cnn, stage 2 of 2 (11 epochs, lr 2e-3) ${d_args[*]}"
+    "$PY" models/defect-cnn/train.py --data "$DATA/defect-train" --val "$DATA/defect-val" \
+      --init "$WORK/defect-cnn-stage1.pt" --epochs 11 --lr 2e-3 --version 1.0.0 \
+      --out "$OUT/defect-cnn/defect-cnn.onnx" --weights "$WORK/defect-cnn.pt" "${d_args[@]}"
+  fi
   # Fresh seeds, as the Go quality test (inference/eval) uses them.
   dataset defect-fresh --kind defect --n "$d_eval" --seed 9001
   dataset defect-lighting2 --kind defect --n "$d_eval" --seed 9002 --lighting 2
