@@ -139,7 +139,7 @@ func WriteDefectDataset(dir string, o DatasetOptions) error {
 	meta := datasetMeta{Kind: "defect", Generator: "lineside synthetic conveyor", GeneratorVersion: GeneratorVersion,
 		Labels: Labels, N: o.N, Seed: o.Seed, Lighting: o.Lighting, Noise: o.Noise, Blur: o.Blur,
 		OKShare: o.OKShare, Width: o.Width, Height: o.Height, ClassCounts: map[string]int{},
-		ImageSize: ModelInputSize, Preprocessing: "resize to 64x64 with INTER_AREA, then BGR to GRAY",
+		ImageSize: ModelInputSize, Preprocessing: "BGR to GRAY, then resize to 64x64 with INTER_AREA (as the agent)",
 		Images: "images.npy", LabelsFile: "labels.npy"}
 	for c, n := range counts {
 		meta.ClassCounts[Labels[c]] = n

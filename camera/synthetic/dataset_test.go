@@ -3,15 +3,16 @@ package synthetic
 import (
 	"bytes"
 	"encoding/json"
-	"image"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/lineside/lineside/internal/npy"
 	"gocv.io/x/gocv"
+
+	"github.com/lineside/lineside/inference"
+	"github.com/lineside/lineside/internal/npy"
 )
 
 // python is Debian's interpreter, the one with numpy that training uses.
@@ -147,19 +148,20 @@ func TestDatasetOptionErrors(t *testing.T) {
 	}
 }
 
-func TestModelInputOrder(t *testing.T) {
-	// The inference pre-processing relies on this exact order.
+// TestModelInputIsWhatTheAgentFeeds checks that training images are reduced
+// byte for byte as the agent reduces camera frames before inference.
+func TestModelInputIsWhatTheAgentFeeds(t *testing.T) {
 	img, _ := render(t, DefaultParams(), 1, 0, 1)
 	p := DefaultParams()
 	got := modelInput(t, img, p)
 	frame, _ := gocv.NewMatFromBytes(p.Height, p.Width, gocv.MatTypeCV8UC3, img)
 	defer frame.Close()
-	tmp, want := gocv.NewMat(), gocv.NewMat()
-	defer tmp.Close()
+	want := gocv.NewMat()
 	defer want.Close()
-	gocv.Resize(frame, &tmp, image.Pt(64, 64), 0, 0, gocv.InterpolationArea)
-	gocv.CvtColor(tmp, &want, gocv.ColorBGRToGray)
+	if err := inference.ReduceFrame(frame, &want, inference.ColorGray, 64, 64); err != nil {
+		t.Fatal(err)
+	}
 	if !bytes.Equal(got, want.ToBytes()) {
-		t.Fatal("ModelInput is not resize (INTER_AREA) then BGR to gray")
+		t.Fatal("ModelInput differs from inference.ReduceFrame, the agent's pre-processing")
 	}
 }

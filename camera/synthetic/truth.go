@@ -99,12 +99,13 @@ func abs(v float64) float64 {
 // model takes.
 const ModelInputSize = 64
 
-// ModelInput converts a BGR frame into the defect model's input: first
-// gocv.Resize to 64×64 with gocv.InterpolationArea, then gocv.CvtColor with
-// gocv.ColorBGRToGray, in that order. The inference pre-processing must do
-// exactly the same for the model to see what it was trained on. tmp holds
-// the resized colour image; gray receives the result (CV_8UC1, 64×64).
+// ModelInput converts a BGR frame into the defect model's input exactly as
+// the agent does before inference (inference.ReduceFrame for a gray model):
+// first gocv.CvtColor with gocv.ColorBGRToGray, then gocv.Resize to 64×64
+// with gocv.InterpolationArea. Training data made with it is therefore what
+// the model sees in service, byte for byte. tmp holds the full-size gray
+// image; gray receives the result (CV_8UC1, 64×64).
 func ModelInput(frame gocv.Mat, tmp, gray *gocv.Mat) {
-	gocv.Resize(frame, tmp, image.Pt(ModelInputSize, ModelInputSize), 0, 0, gocv.InterpolationArea)
-	gocv.CvtColor(*tmp, gray, gocv.ColorBGRToGray)
+	gocv.CvtColor(frame, tmp, gocv.ColorBGRToGray)
+	gocv.Resize(*tmp, gray, image.Pt(ModelInputSize, ModelInputSize), 0, 0, gocv.InterpolationArea)
 }

@@ -2,8 +2,8 @@
 
 Shared by train.py and evaluate.py. A dataset directory is what
 `lineside sim dataset --kind defect` writes: images.npy (uint8, N x 64 x 64
-gray, already reduced exactly as the agent's pre-processing does: resize to
-64x64 with INTER_AREA, then BGR to gray), labels.npy (int64 class indices)
+gray, already reduced exactly as the agent's pre-processing does: BGR to
+gray, then resize to 64x64 with INTER_AREA), labels.npy (int64 class indices)
 and meta.json.
 """
 
