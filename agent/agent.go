@@ -56,8 +56,9 @@ type Agent struct {
 	registry *inference.Registry
 	updates  *updater
 
-	sensors    *sensorHub // nil without sensors
+	sensors    *sensorHub // nil without sensors; pipeMu guards it
 	predictors []*inference.Predictor
+	sensorRun  *sensorRun // the running hub's stop (reload_sensors.go)
 
 	statusDirty chan struct{} // camera state changed: publish status again
 
@@ -97,12 +98,8 @@ func (a *Agent) Run(ctx context.Context) error {
 
 	srcCtx, stopSources := context.WithCancel(ctx)
 	defer stopSources()
-	var wg sync.WaitGroup
 	a.startCameras()
-	if a.sensors != nil {
-		wg.Add(1)
-		go func() { defer wg.Done(); a.sensors.run(srcCtx) }()
-	}
+	a.startSensors()
 	a.log.Info("lineside running", "version", Version, "device", a.layout.Base(), "cameras", len(a.cameras))
 	notify.Ready()
 	go notify.Watchdog(srcCtx, func() bool { return true })
@@ -117,7 +114,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("stopping")
 	stopSources()
 	a.stopCameras() // cameras closed their queues; workers appended what was queued
-	wg.Wait()
+	a.stopSensors()
 	a.closeSensors()
 	stopUp()
 	upErr := <-upDone
@@ -258,7 +255,7 @@ func (a *Agent) birth() []byte {
 		"started": a.started.Format(time.RFC3339),
 		"models":  a.modelVersions(),
 		"cameras": cams,
-		"sensors": a.sensors.sourceStates(),
+		"sensors": a.sensorHub().sourceStates(),
 	})
 	return b
 }

@@ -62,14 +62,7 @@ func newAssetRun(ac AssetConfig, m *pdmModel, layout topic.Layout) (*assetRun, e
 	if err != nil {
 		return nil, err
 	}
-	th := assets.Thresholds{Warn: md.Threshold.Warn, Alarm: md.Threshold.Alarm, K: ac.K}
-	if ac.Warn > 0 {
-		th.Warn = ac.Warn
-	}
-	if ac.Alarm > 0 {
-		th.Alarm = ac.Alarm
-	}
-	alert, err := assets.NewAlert(th)
+	alert, err := assets.NewAlert(assetThresholds(ac, md.Threshold.Warn, md.Threshold.Alarm))
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", m.name, err)
 	}

@@ -21,6 +21,12 @@ type ReloadResult struct {
 	Restarted []string `json:"restarted"`
 	// Unchanged cameras kept running without losing a frame.
 	Unchanged []string `json:"unchanged"`
+	// SensorsRestarted says the sensor pipeline was replaced by one built
+	// from the new sensors, assets or asset models; its windows refill.
+	SensorsRestarted bool `json:"sensors_restarted"`
+	// Thresholds names the assets whose warn, alarm or k changed in place,
+	// keeping their windows and alert states.
+	Thresholds []string `json:"thresholds"`
 	// RestartRequired names the changed sections that only take effect
 	// when the daemon restarts (device, store, mqtt, ...).
 	RestartRequired []string `json:"restart_required"`
@@ -34,8 +40,10 @@ func (a *Agent) SetConfigFile(path string) { a.configPath = path }
 
 // Reload reads the config file again and applies it without a restart: the
 // pipelines of added, removed and changed cameras are started, stopped or
-// replaced; unchanged cameras keep running. An invalid config, or a new
-// camera that cannot be built (its model does not load, its source URL is
+// replaced; unchanged cameras keep running. New asset thresholds go in
+// force in place; other changes to sensors, assets or their models replace
+// the sensor pipeline. An invalid config, or a new camera or sensor
+// pipeline that cannot be built (a model does not load, a source URL is
 // refused), is refused with every error and the running config stays in
 // force. Sections that cannot change while running are listed in
 // RestartRequired. Safe for concurrent use; reloads run one at a time.
@@ -65,6 +73,7 @@ func (a *Agent) Reload() (ReloadResult, error) {
 	// that cannot be built leaves the running ones untouched.
 	merged := *cur
 	merged.Cameras, merged.Models = next.Cameras, next.Models
+	merged.Sensors, merged.Assets = next.Sensors, next.Assets
 	a.pipeMu.Lock()
 	a.cfg = &merged
 	a.pipeMu.Unlock()
@@ -86,18 +95,33 @@ func (a *Agent) Reload() (ReloadResult, error) {
 		}
 		built = append(built, u)
 	}
+	plan, err := a.planSensors(cur, next)
+	if err != nil {
+		for _, b := range built {
+			b.w.close()
+		}
+		a.pipeMu.Lock()
+		a.cfg = cur
+		a.pipeMu.Unlock()
+		log.Error("config refused; the running config stays in force", "err", err)
+		return ReloadResult{}, fmt.Errorf("config refused, the running config stays in force: %w", err)
+	}
 	remove := append(append([]string(nil), res.Removed...), res.Restarted...)
 	err = a.swapUnits(remove, built, a.cameraOrder())
+	res.Thresholds = a.applySensors(plan)
+	res.SensorsRestarted = plan.restart
 	res.DurationMS = time.Since(start).Milliseconds()
 	log.Info("config reloaded", "added", res.Added, "removed", res.Removed, "restarted", res.Restarted,
-		"unchanged", len(res.Unchanged), "restart_required", res.RestartRequired, "ms", res.DurationMS)
+		"unchanged", len(res.Unchanged), "sensors_restarted", res.SensorsRestarted, "thresholds", res.Thresholds,
+		"restart_required", res.RestartRequired, "ms", res.DurationMS)
 	return res, err
 }
 
 // diffConfig compares the running config with the next one: per camera, by
 // name, and per section that needs a daemon restart.
 func diffConfig(cur, next *Config) ReloadResult {
-	res := ReloadResult{Added: []string{}, Removed: []string{}, Restarted: []string{}, Unchanged: []string{}, RestartRequired: []string{}}
+	res := ReloadResult{Added: []string{}, Removed: []string{}, Restarted: []string{}, Unchanged: []string{},
+		Thresholds: []string{}, RestartRequired: []string{}}
 	old := map[string]CameraConfig{}
 	for _, cc := range cur.Cameras {
 		old[cc.Name] = cc
@@ -125,7 +149,6 @@ func diffConfig(cur, next *Config) ReloadResult {
 	}{
 		{"device", cur.Device, next.Device}, {"log", cur.Log, next.Log}, {"store", cur.Store, next.Store},
 		{"mqtt", cur.MQTT, next.MQTT}, {"inference", cur.Inference, next.Inference},
-		{"sensors", cur.Sensors, next.Sensors}, {"assets", cur.Assets, next.Assets},
 		{"http", cur.HTTP, next.HTTP}, {"status", cur.Status, next.Status}, {"updates", cur.Updates, next.Updates},
 	}
 	for _, s := range sections {

@@ -52,6 +52,10 @@ type sensorHub struct {
 
 	statesMu sync.Mutex
 	states   map[string]string
+
+	// ctl runs functions on the pipeline's goroutine, between samples: a
+	// reload puts new thresholds in force through it (reload_sensors.go).
+	ctl chan func()
 }
 
 // sensorSource is one configured source.
@@ -87,6 +91,7 @@ func newSensorHub(cfg *Config, models map[string]*pdmModel, out healthStore, log
 		log: log.With("component", "sensors"), out: out, layout: cfg.TopicLayout(),
 		byPoint: map[string][]featureRef{}, samples: make(chan sensors.Sample, sampleQueue),
 		states: map[string]string{}, bySource: map[string]*sensorSource{},
+		ctl: make(chan func()),
 	}
 	points := map[string]bool{}
 	for _, sc := range cfg.Sensors {
@@ -184,6 +189,8 @@ func (h *sensorHub) run(ctx context.Context) {
 			h.advance()
 		case now := <-tick.C:
 			h.housekeeping(now)
+		case f := <-h.ctl:
+			f()
 		}
 	}
 }

@@ -83,7 +83,7 @@ type AssetMetrics struct {
 
 // SensorFigures returns the sensor pipeline's counters, or nil when the
 // agent has no sensors. It is safe to call at any time from any goroutine.
-func (a *Agent) SensorFigures() *SensorMetrics { return a.sensors.figures() }
+func (a *Agent) SensorFigures() *SensorMetrics { return a.sensorHub().figures() }
 
 // figures snapshots the hub's counters; nil for a nil hub.
 func (h *sensorHub) figures() *SensorMetrics {

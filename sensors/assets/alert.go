@@ -96,6 +96,17 @@ func (a *Alert) Step(p float64) (State, bool) {
 	return a.state, a.state != prev
 }
 
+// SetThresholds puts new levels in force without losing the state or the
+// consecutive counts, for a config reload; invalid levels are refused and
+// the old ones stay.
+func (a *Alert) SetThresholds(th Thresholds) error {
+	if err := th.Validate(); err != nil {
+		return fmt.Errorf("assets: thresholds: %w", err)
+	}
+	a.th = th
+	return nil
+}
+
 // State returns the current state.
 func (a *Alert) State() State { return a.state }
 
