@@ -3,6 +3,8 @@ package agent
 import (
 	"reflect"
 	"strings"
+
+	"github.com/lineside/lineside/internal/textdist"
 )
 
 // notYetSupported are top-level sections of the full design that this version
@@ -49,7 +51,7 @@ func suggest(word string, candidates []string) string {
 	best, bestDist := "", -1
 	for _, c := range candidates {
 		last := c[strings.LastIndexByte(c, '.')+1:]
-		d := min(editDistance(w, c), editDistance(w, last))
+		d := min(textdist.Edits(w, c), textdist.Edits(w, last))
 		if d <= maxTypoDistance(len(w)) && (bestDist < 0 || d < bestDist) {
 			best, bestDist = c, d
 		}
@@ -67,37 +69,4 @@ func maxTypoDistance(n int) int {
 		return 2
 	}
 	return 3
-}
-
-// editDistance is the Levenshtein distance between a and b, counting a swap
-// of two adjacent bytes as one edit (optimal string alignment), so that
-// "fsp" is one edit from "fps".
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		if a == b {
-			return 0
-		}
-		return max(len(a), len(b))
-	}
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }

@@ -3,6 +3,8 @@ package agent
 import (
 	"testing"
 	"time"
+
+	"github.com/lineside/lineside/internal/textdist"
 )
 
 func TestParseByteSize(t *testing.T) {
@@ -65,8 +67,8 @@ func TestEditDistance(t *testing.T) {
 		{"kitten", "sitting", 3},
 		{"same", "same", 0},
 	} {
-		if got := editDistance(c.a, c.b); got != c.want {
-			t.Errorf("editDistance(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
+		if got := textdist.Edits(c.a, c.b); got != c.want {
+			t.Errorf("textdist.Edits(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
 		}
 	}
 	if got := suggest("x", []string{"id", "fps"}); got != "" {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/lineside/lineside/internal/textdist"
 )
 
 // Validate checks that the metadata is complete and consistent for its task.
@@ -145,7 +147,7 @@ func suggest(key, prefix string) string {
 	}
 	best, bestDist := "", 3
 	for _, k := range Keys() {
-		if d := editDistance(key, k); d < bestDist {
+		if d := textdist.Edits(key, k); d < bestDist {
 			best, bestDist = k, d
 		}
 	}
@@ -153,25 +155,4 @@ func suggest(key, prefix string) string {
 		return ""
 	}
 	return fmt.Sprintf("; did you mean %s%s?", prefix, best)
-}
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
