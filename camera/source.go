@@ -8,14 +8,12 @@ package camera
 
 import (
 	"errors"
-	"fmt"
 	"net/url"
-	"sort"
-	"strings"
-	"sync"
 	"time"
 
 	"gocv.io/x/gocv"
+
+	"github.com/lineside/lineside/internal/scheme"
 )
 
 // Sentinel errors returned by Source.Read.
@@ -64,65 +62,26 @@ type Options struct {
 // Factory builds a Source from its URL.
 type Factory func(u *url.URL, opts Options) (Source, error)
 
-var (
-	registryMu sync.RWMutex
-	registry   = map[string]Factory{}
-	opaque     = map[string]bool{}
-)
+var registry = scheme.New[Factory]("camera")
 
 // Register makes a source implementation available under a URL scheme. It
 // panics when the scheme is registered twice, as that is a programming error.
-func Register(scheme string, f Factory) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	if _, dup := registry[scheme]; dup {
-		panic("camera: scheme registered twice: " + scheme)
-	}
-	registry[scheme] = f
-}
+func Register(scheme string, f Factory) { registry.Register(scheme, f) }
 
 // RegisterOpaque is Register for a scheme whose remainder after "scheme://"
 // is not a URL (a GStreamer pipeline): the factory gets it verbatim in
 // u.Opaque, unparsed.
-func RegisterOpaque(scheme string, f Factory) {
-	Register(scheme, f)
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	opaque[scheme] = true
-}
+func RegisterOpaque(scheme string, f Factory) { registry.RegisterOpaque(scheme, f) }
 
 // Schemes lists the registered URL schemes in order.
-func Schemes() []string {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	out := make([]string, 0, len(registry))
-	for s := range registry {
-		out = append(out, s)
-	}
-	sort.Strings(out)
-	return out
-}
+func Schemes() []string { return registry.Schemes() }
 
-// NewSource parses a source URL and builds the registered implementation; it does
-// not connect (Source.Open does).
+// NewSource parses a source URL and builds the registered implementation; it
+// does not connect (Source.Open does).
 func NewSource(source string, opts Options) (Source, error) {
-	if scheme, rest, ok := strings.Cut(source, "://"); ok {
-		registryMu.RLock()
-		f, raw := registry[scheme], opaque[scheme]
-		registryMu.RUnlock()
-		if raw {
-			return f(&url.URL{Scheme: scheme, Opaque: rest}, opts)
-		}
-	}
-	u, err := url.Parse(source)
+	u, f, err := registry.Lookup(source)
 	if err != nil {
-		return nil, fmt.Errorf("source %q: %w", source, err)
-	}
-	registryMu.RLock()
-	f, ok := registry[u.Scheme]
-	registryMu.RUnlock()
-	if !ok {
-		return nil, fmt.Errorf("source %q: unknown scheme %q (known: %v)", source, u.Scheme, Schemes())
+		return nil, err
 	}
 	return f(u, opts)
 }

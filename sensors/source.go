@@ -10,12 +10,11 @@ package sensors
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/url"
-	"sort"
-	"sync"
 	"time"
+
+	"github.com/lineside/lineside/internal/scheme"
 )
 
 // ErrNotConnected is returned by a Source that must be (re)connected.
@@ -99,45 +98,20 @@ type Options struct {
 // Factory builds a Source from its URL.
 type Factory func(u *url.URL, opts Options) (Source, error)
 
-var (
-	registryMu sync.RWMutex
-	registry   = map[string]Factory{}
-)
+var registry = scheme.New[Factory]("sensors")
 
 // Register makes a source kind available under a URL scheme; it panics on a
 // duplicate scheme, which is a programming error.
-func Register(scheme string, f Factory) {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	if _, dup := registry[scheme]; dup {
-		panic("sensors: scheme registered twice: " + scheme)
-	}
-	registry[scheme] = f
-}
+func Register(scheme string, f Factory) { registry.Register(scheme, f) }
 
 // Schemes lists the registered URL schemes in order.
-func Schemes() []string {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	out := make([]string, 0, len(registry))
-	for s := range registry {
-		out = append(out, s)
-	}
-	sort.Strings(out)
-	return out
-}
+func Schemes() []string { return registry.Schemes() }
 
 // NewSource parses a source URL and builds the registered implementation.
 func NewSource(source string, opts Options) (Source, error) {
-	u, err := url.Parse(source)
+	u, f, err := registry.Lookup(source)
 	if err != nil {
-		return nil, fmt.Errorf("source %q: %w", source, err)
-	}
-	registryMu.RLock()
-	f, ok := registry[u.Scheme]
-	registryMu.RUnlock()
-	if !ok {
-		return nil, fmt.Errorf("source %q: unknown scheme %q (known: %v)", source, u.Scheme, Schemes())
+		return nil, err
 	}
 	return f(u, opts)
 }
