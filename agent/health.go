@@ -115,6 +115,7 @@ func (a *assetRun) due(d assets.Due) {
 func (h *sensorHub) runBatch(m *pdmModel) {
 	n := len(m.slots)
 	out, err := m.pred.Run(n)
+	err = m.stats.observe(m.version, out, err)
 	if err != nil {
 		h.log.Error("failure prediction failed", "model", m.name, "windows", n, "err", err)
 		m.slots = m.slots[:0]

@@ -68,7 +68,7 @@ func (a *Agent) buildSensors(cfg *Config, out healthStore) (*sensorHub, []*infer
 	models, versions := map[string]*pdmModel{}, map[string]string{}
 	for name, n := range perModel {
 		mc := cfg.Models[name]
-		pred, err := inference.LoadPredictor(mc.Path, inference.PredictorOptions{
+		pred, err := a.loadServingPredictor(name, mc, inference.PredictorOptions{
 			Overrides: mc.Metadata, IntraThreads: cfg.Inference.IntraThreads, MaxBatch: n,
 		})
 		if err != nil {

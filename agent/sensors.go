@@ -82,6 +82,7 @@ type pdmModel struct {
 	slots         []*assetRun // windows filled for the pending run
 	end           time.Time   // grid instant of the pending windows
 	since         time.Time   // wall time the pending batch was started
+	stats         batchStats  // failed batches per version, for probation
 }
 
 // newSensorHub builds sources and asset pipelines for cfg; models holds

@@ -24,7 +24,7 @@ func (a *Agent) addSensorsTo(out healthStore) error {
 		a.models[name] = v
 	}
 	a.sensors = hub
-	return nil
+	return a.registerPredictors(a.cfg)
 }
 
 // closeSensors frees the predictors.

@@ -48,6 +48,8 @@ type updater struct {
 	states    map[string]*modelState
 	transfers map[string]*transfer  // run goroutine only
 	probation map[string]*probation // run goroutine only
+
+	preds map[string]*predictorTarget // failure-prediction models; guarded by mu
 }
 
 // modelSource is a model file and the version it serves as.
@@ -74,6 +76,7 @@ func newUpdater(cfg UpdatesConfig, dir string, layout topic.Layout, reg *inferen
 		states:     map[string]*modelState{},
 		transfers:  map[string]*transfer{},
 		probation:  map[string]*probation{},
+		preds:      map[string]*predictorTarget{},
 	}, nil
 }
 

@@ -41,7 +41,7 @@ func (u *updater) handleManifest(topicName string, payload []byte) {
 		u.refuse(name, m.Version, fmt.Errorf("targets %v do not match this device %s/%s/%s", m.Targets, u.layout.Site, u.layout.Line, u.layout.Device))
 		return
 	}
-	if _, ok := u.configured[name]; !ok || !u.reg.Known(name) {
+	if _, ok := u.configured[name]; !ok || !(u.reg.Known(name) || u.predictor(name) != nil) {
 		u.refuse(name, m.Version, fmt.Errorf("model %q is not configured on this device", name))
 		return
 	}

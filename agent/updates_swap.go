@@ -22,6 +22,10 @@ type probation struct {
 // classifier per worker, each smoke-tested, handed over between frames.
 func (u *updater) install(m *update.Manifest, path string) {
 	name := m.Name
+	if u.predictor(name) != nil {
+		u.installPredictor(m, path)
+		return
+	}
 	u.setState(name, func(s *modelState) { s.State, s.Staged = stateValidating, m.Version })
 	start := time.Now()
 	clfs, err := u.reg.Load(name, path, m.Version)
@@ -67,11 +71,7 @@ func (u *updater) rollback(name, reason string) (from, to string, err error) {
 	} else if to != u.configured[name].version {
 		return from, to, fmt.Errorf("previous version %s of model %s is not on disk", to, name)
 	}
-	clfs, err := u.reg.Load(name, path, to)
-	if err != nil {
-		return from, to, fmt.Errorf("previous version %s: %w", to, err)
-	}
-	if _, err := u.reg.Swap(name, clfs, to, swapWait); err != nil {
+	if err := u.swapTo(name, path, to); err != nil {
 		return from, to, err
 	}
 	p := update.Pointers{}
@@ -113,6 +113,9 @@ func (u *updater) checkProbation() {
 // judge returns why version of name must be rolled back, or "".
 func (u *updater) judge(name, version string) string {
 	rb := u.cfg.Rollback
+	if t := u.predictor(name); t != nil {
+		return t.judge(name, version, rb.MaxErrors)
+	}
 	for _, s := range u.reg.Slots(name) {
 		st := s.Stats()
 		if st.Version != version {
