@@ -113,22 +113,7 @@ func loadClassifier(path string, opts ClassifierOptions) (c *Classifier, err err
 	if err != nil {
 		return c, err
 	}
-	md, err := c.session.GetModelMetadata()
-	if err != nil {
-		return c, fmt.Errorf("metadata: %w", err)
-	}
-	defer md.Destroy()
-	meta, err := metadataFrom(md)
-	if err != nil {
-		return c, err
-	}
-	if c.meta, err = meta.Merge(opts.Overrides); err != nil {
-		return c, fmt.Errorf("override %w", err)
-	}
-	if c.meta.Task != TaskDefectClassification {
-		return c, fmt.Errorf("lineside.task is %q, want %s", c.meta.Task, TaskDefectClassification)
-	}
-	if err = c.meta.Validate(); err != nil {
+	if c.meta, err = modelContract(c.session.GetModelMetadata, opts.Overrides, TaskDefectClassification); err != nil {
 		return c, err
 	}
 	if err = c.checkShapes(in, out); err != nil {

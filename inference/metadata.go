@@ -311,3 +311,25 @@ func formatFloats(fs []float64) string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// modelContract reads a loaded session's metadata, applies the YAML
+// overrides, and checks that the model declares task and that the merged
+// contract is complete: the common part of loading any lineside model.
+func modelContract(get func() (*ort.ModelMetadata, error), overrides map[string]string, task string) (Metadata, error) {
+	md, err := get()
+	if err != nil {
+		return Metadata{}, fmt.Errorf("metadata: %w", err)
+	}
+	defer md.Destroy()
+	meta, err := metadataFrom(md)
+	if err != nil {
+		return Metadata{}, err
+	}
+	if meta, err = meta.Merge(overrides); err != nil {
+		return Metadata{}, fmt.Errorf("override %w", err)
+	}
+	if meta.Task != task {
+		return Metadata{}, fmt.Errorf("lineside.task is %q, want %s", meta.Task, task)
+	}
+	return meta, meta.Validate()
+}

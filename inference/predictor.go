@@ -116,22 +116,7 @@ func loadPredictor(path string, opts PredictorOptions) (p *Predictor, err error)
 	if err != nil {
 		return p, err
 	}
-	md, err := p.session.GetModelMetadata()
-	if err != nil {
-		return p, fmt.Errorf("metadata: %w", err)
-	}
-	defer md.Destroy()
-	meta, err := metadataFrom(md)
-	if err != nil {
-		return p, err
-	}
-	if p.meta, err = meta.Merge(opts.Overrides); err != nil {
-		return p, fmt.Errorf("override %w", err)
-	}
-	if p.meta.Task != TaskFailurePrediction {
-		return p, fmt.Errorf("lineside.task is %q, want %s", p.meta.Task, TaskFailurePrediction)
-	}
-	if err = p.meta.Validate(); err != nil {
+	if p.meta, err = modelContract(p.session.GetModelMetadata, opts.Overrides, TaskFailurePrediction); err != nil {
 		return p, err
 	}
 	if err = p.checkShapes(in, out, maxBatch); err != nil {
