@@ -3,7 +3,6 @@ package inference
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -57,25 +56,7 @@ func LoadClassifier(path string, opts ClassifierOptions) (*Classifier, error) {
 // loadClassifier does the work of LoadClassifier; on error it frees
 // everything it allocated.
 func loadClassifier(path string, opts ClassifierOptions) (c *Classifier, err error) {
-	cfg, err := runtimeConfig()
-	if err != nil {
-		return nil, err
-	}
-	if opts.IntraThreads < 0 {
-		return nil, fmt.Errorf("intra_threads: %d is negative", opts.IntraThreads)
-	}
-	if _, err := os.Stat(path); err != nil {
-		return nil, err
-	}
-	info, err := probeIO(path)
-	if err != nil {
-		return nil, err
-	}
-	in, err := single("input", info.inputs)
-	if err != nil {
-		return nil, err
-	}
-	out, err := single("output", info.outputs)
+	cfg, threads, in, out, err := loadSetup(path, opts.IntraThreads)
 	if err != nil {
 		return nil, err
 	}
@@ -100,10 +81,6 @@ func loadClassifier(path string, opts ClassifierOptions) (c *Classifier, err err
 	}
 	if c.output, err = ort.NewEmptyTensor[float32](outShape); err != nil {
 		return c, fmt.Errorf("output tensor %v: %w", outShape, err)
-	}
-	threads := opts.IntraThreads
-	if threads == 0 {
-		threads = cfg.IntraThreads
 	}
 	c.provider, err = newSession(path, threads, cfg.Providers, runtimeLogger(), func(so *ort.SessionOptions) (err error) {
 		c.session, err = ort.NewAdvancedSession(path, []string{in.Name}, []string{out.Name},

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -69,13 +68,6 @@ func LoadPredictor(path string, opts PredictorOptions) (*Predictor, error) {
 // loadPredictor does the work of LoadPredictor; on error it frees
 // everything it allocated.
 func loadPredictor(path string, opts PredictorOptions) (p *Predictor, err error) {
-	cfg, err := runtimeConfig()
-	if err != nil {
-		return nil, err
-	}
-	if opts.IntraThreads < 0 {
-		return nil, fmt.Errorf("intra_threads: %d is negative", opts.IntraThreads)
-	}
 	if opts.MaxBatch < 0 {
 		return nil, fmt.Errorf("max batch: %d is negative", opts.MaxBatch)
 	}
@@ -83,18 +75,7 @@ func loadPredictor(path string, opts PredictorOptions) (p *Predictor, err error)
 	if maxBatch == 0 {
 		maxBatch = DefaultMaxBatch
 	}
-	if _, err := os.Stat(path); err != nil {
-		return nil, err
-	}
-	info, err := probeIO(path)
-	if err != nil {
-		return nil, err
-	}
-	in, err := single("input", info.inputs)
-	if err != nil {
-		return nil, err
-	}
-	out, err := single("output", info.outputs)
+	cfg, threads, in, out, err := loadSetup(path, opts.IntraThreads)
 	if err != nil {
 		return nil, err
 	}
@@ -105,10 +86,6 @@ func loadPredictor(path string, opts PredictorOptions) (p *Predictor, err error)
 			p = nil
 		}
 	}()
-	threads := opts.IntraThreads
-	if threads == 0 {
-		threads = cfg.IntraThreads
-	}
 	p.provider, err = newSession(path, threads, cfg.Providers, runtimeLogger(), func(so *ort.SessionOptions) (err error) {
 		p.session, err = ort.NewDynamicAdvancedSession(path, []string{in.Name}, []string{out.Name}, so)
 		return err

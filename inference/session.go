@@ -2,6 +2,7 @@ package inference
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -110,4 +111,33 @@ func concreteShape(kind string, info ort.InputOutputInfo, batched bool) (ort.Sha
 		}
 	}
 	return shape, nil
+}
+
+// loadSetup is what every model load starts with: the runtime's settings,
+// the intra-op thread count (the model's own, else the runtime's), and the
+// model's single input and single output as ONNX Runtime reports them.
+func loadSetup(path string, intraThreads int) (cfg RuntimeConfig, threads int, in, out ort.InputOutputInfo, err error) {
+	if cfg, err = runtimeConfig(); err != nil {
+		return
+	}
+	if intraThreads < 0 {
+		err = fmt.Errorf("intra_threads: %d is negative", intraThreads)
+		return
+	}
+	threads = intraThreads
+	if threads == 0 {
+		threads = cfg.IntraThreads
+	}
+	if _, err = os.Stat(path); err != nil {
+		return
+	}
+	info, err := probeIO(path)
+	if err != nil {
+		return
+	}
+	if in, err = single("input", info.inputs); err != nil {
+		return
+	}
+	out, err = single("output", info.outputs)
+	return
 }
