@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -43,24 +42,13 @@ func TestMain(m *testing.M) {
 type daemon struct {
 	t    *testing.T
 	cmd  *exec.Cmd
-	mu   sync.Mutex
-	logs bytes.Buffer
+	logs syncBuffer // stdout and stderr
 	done chan struct{}
 	err  error
 }
 
-func (d *daemon) Write(p []byte) (int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.logs.Write(p)
-}
-
 // Logs returns what the daemon printed so far.
-func (d *daemon) Logs() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.logs.String()
-}
+func (d *daemon) Logs() string { return d.logs.String() }
 
 func startDaemon(t *testing.T, config string, env ...string) *daemon {
 	t.Helper()
@@ -68,7 +56,7 @@ func startDaemon(t *testing.T, config string, env ...string) *daemon {
 	d.cmd = exec.Command(binary, "run", "--config", config)
 	d.cmd.Env = append(os.Environ(), "LINESIDE_TEST_ORT_LIBRARY=")
 	d.cmd.Env = append(d.cmd.Env, env...)
-	d.cmd.Stdout, d.cmd.Stderr = d, d
+	d.cmd.Stdout, d.cmd.Stderr = &d.logs, &d.logs
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
