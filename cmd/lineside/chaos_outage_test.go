@@ -18,7 +18,7 @@ func TestChaosBrokerDown(t *testing.T) {
 	outage := chaosScale(30*time.Second, 10*time.Minute)
 	dir := t.TempDir()
 	broker := testutil.StartBroker(t)
-	p := newProxy(t, broker.Addr(), true)
+	p := testutil.NewRelay(t, broker.Addr(), true)
 	video := testutil.WriteVideo(t, dir, 30, 320, 240)
 	cfg := chaosConfig{Dir: dir, Broker: p.URL(), Video: video, Cameras: 2, FPS: 100, MQTT: "keepalive: 2s"}.write(t)
 	w := startWatch(t, broker.URL())
@@ -27,13 +27,14 @@ func TestChaosBrokerDown(t *testing.T) {
 	d := startDaemon(t, cfg)
 	d.waitLog("lineside running", 60*time.Second)
 	m.waitDepthBelow(t, 2*window, 30*time.Second)
-	p.setOpen(false)
+	p.SetOpen(false)
+	p.Cut()
 	t.Logf("broker unreachable for %s", outage)
 	time.Sleep(outage)
 	if !strings.Contains(d.Logs(), "broker unreachable") {
 		t.Fatalf("the agent never noticed the outage:\n%s", tail(d.Logs(), 2000))
 	}
-	p.setOpen(true)
+	p.SetOpen(true)
 	v := m.waitDepthBelow(t, 2*window, 2*time.Minute)
 	if v.Outbox.RunwayHours != nil {
 		t.Logf("backlog drained; runway now %.1f h", *v.Outbox.RunwayHours)
@@ -58,7 +59,7 @@ func TestChaosDiskBudget(t *testing.T) {
 	outage := chaosScale(10*time.Second, 2*time.Minute)
 	dir := t.TempDir()
 	broker := testutil.StartBroker(t)
-	p := newProxy(t, broker.Addr(), false)
+	p := testutil.NewRelay(t, broker.Addr(), false)
 	video := testutil.WriteVideo(t, dir, 30, 320, 240)
 	cfg := chaosConfig{Dir: dir, Broker: p.URL(), Video: video, Cameras: 2, FPS: 100, Snapshots: true, MaxBytes: "4MiB"}.write(t)
 	w := startWatch(t, broker.URL())
@@ -83,7 +84,7 @@ func TestChaosDiskBudget(t *testing.T) {
 	d := startDaemon(t, cfg)
 	d.waitLog("lineside running", 60*time.Second)
 	time.Sleep(outage)
-	p.setOpen(true)
+	p.SetOpen(true)
 	v := m.waitDepthBelow(t, 2*window, 2*time.Minute)
 	if code := d.stop(); code != 0 {
 		t.Fatalf("exit code %d", code)

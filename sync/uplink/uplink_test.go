@@ -79,7 +79,7 @@ func TestDeliversAndDeletes(t *testing.T) {
 
 func TestBirthWillAndCleanShutdown(t *testing.T) {
 	b := testutil.StartBroker(t)
-	p := newProxy(t, b.Addr(), true)
+	p := testutil.NewRelay(t, b.Addr(), true)
 	status := subscribe(t, b.URL(), prefix+"/status")
 	states := func() []string {
 		var s []string
@@ -99,7 +99,7 @@ func TestBirthWillAndCleanShutdown(t *testing.T) {
 	stop := runUplink(t, u)
 	eventually(t, 20*time.Second, "birth", hasAt(0, `{"state":"online"}`))
 
-	p.cut() // the network fails: the broker publishes the will
+	p.Cut() // the network fails: the broker publishes the will
 	eventually(t, 20*time.Second, "will after connection cut", hasAt(1, `{"state":"offline"}`))
 	eventually(t, 20*time.Second, "birth after reconnect", hasAt(2, `{"state":"online"}`))
 	eventually(t, 20*time.Second, "reconnect counted", func() bool { return u.Stats().Reconnects == 1 })
@@ -120,7 +120,7 @@ func TestBirthWillAndCleanShutdown(t *testing.T) {
 
 func TestBrokerDownFirst(t *testing.T) {
 	b := testutil.NewBroker(t) // not started
-	p := newProxy(t, b.Addr(), false)
+	p := testutil.NewRelay(t, b.Addr(), false)
 	ob := openOutbox(t)
 	const n = 500
 	appendEvents(t, ob, "defect", outbox.PriorityEvent, n)
@@ -132,7 +132,7 @@ func TestBrokerDownFirst(t *testing.T) {
 	// The subscriber must be in place before the uplink can get through,
 	// or the broker would drop messages nobody subscribed to yet.
 	sub := subscribe(t, b.URL(), prefix+"/#")
-	p.setOpen(true)
+	p.SetOpen(true)
 	eventually(t, 60*time.Second, "all records delivered and deleted", func() bool {
 		_, unique := sub.counts()
 		return unique == n && ob.Depth() == 0
@@ -145,7 +145,7 @@ func TestBrokerDownFirst(t *testing.T) {
 
 func TestBrokerRestartMidDrain(t *testing.T) {
 	b := testutil.StartBroker(t)
-	p := newProxy(t, b.Addr(), true)
+	p := testutil.NewRelay(t, b.Addr(), true)
 	sub := subscribe(t, b.URL(), prefix+"/#")
 	ob := openOutbox(t)
 	const n = 5000
@@ -160,16 +160,16 @@ func TestBrokerRestartMidDrain(t *testing.T) {
 	// subscriber settle first makes the test measure the uplink, not the
 	// broker: the records in flight have been delivered but not acknowledged,
 	// which is exactly the case that produces duplicates.
-	p.setOpen(false)
-	p.setFrozen(true)
+	p.SetOpen(false)
+	p.SetFrozen(true)
 	settle(sub)
 	before, _ := sub.counts()
 	b.Stop()
-	p.cut()
-	p.setFrozen(false)
+	p.Cut()
+	p.SetFrozen(false)
 	b.Start()
 	sub2 := subscribe(t, b.URL(), prefix+"/#")
-	p.setOpen(true)
+	p.SetOpen(true)
 
 	eventually(t, 120*time.Second, "every record delivered and the store empty", func() bool {
 		_, u1 := sub.counts()
@@ -190,7 +190,7 @@ func TestBrokerRestartMidDrain(t *testing.T) {
 
 func TestHighPriorityFirst(t *testing.T) {
 	b := testutil.NewBroker(t)
-	p := newProxy(t, b.Addr(), false)
+	p := testutil.NewRelay(t, b.Addr(), false)
 	ob := openOutbox(t)
 	appendEvents(t, ob, "telemetry", outbox.PriorityTelemetry, 200)
 	appendEvents(t, ob, "alarm", outbox.PriorityAlarm, 20)
@@ -198,7 +198,7 @@ func TestHighPriorityFirst(t *testing.T) {
 	runUplink(t, u)
 	b.Start()
 	sub := subscribe(t, b.URL(), prefix+"/events/#")
-	p.setOpen(true)
+	p.SetOpen(true)
 	eventually(t, 60*time.Second, "all delivered", func() bool { _, unique := sub.counts(); return unique == 220 })
 	got := sub.snapshot()
 	for i, m := range got[:20] {
@@ -233,7 +233,7 @@ func union(a, b *collector) int {
 
 func TestStalledBrokerTimesOut(t *testing.T) {
 	b := testutil.StartBroker(t)
-	p := newProxy(t, b.Addr(), true)
+	p := testutil.NewRelay(t, b.Addr(), true)
 	sub := subscribe(t, b.URL(), prefix+"/events/#")
 	ob := openOutbox(t)
 	cfg := testConfig(p.URL())
@@ -243,7 +243,7 @@ func TestStalledBrokerTimesOut(t *testing.T) {
 	runUplink(t, u)
 	eventually(t, 20*time.Second, "connect", u.Connected)
 
-	p.setFrozen(true) // the broker stops answering; no PUBACK will come
+	p.SetFrozen(true) // the broker stops answering; no PUBACK will come
 	appendEvents(t, ob, "defect", outbox.PriorityEvent, 10)
 	eventually(t, 20*time.Second, "publish timeout", func() bool {
 		st := u.Stats()
@@ -252,7 +252,7 @@ func TestStalledBrokerTimesOut(t *testing.T) {
 	if ob.Depth() != 10 {
 		t.Fatalf("depth %d while unacknowledged, want 10", ob.Depth())
 	}
-	p.setFrozen(false)
+	p.SetFrozen(false)
 	eventually(t, 30*time.Second, "delivery after the stall", func() bool {
 		_, unique := sub.counts()
 		return unique == 10 && ob.Depth() == 0

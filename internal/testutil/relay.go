@@ -1,4 +1,4 @@
-package uplink
+package testutil
 
 import (
 	"fmt"
@@ -8,11 +8,11 @@ import (
 	"time"
 )
 
-// proxy is a TCP relay between the uplink and mosquitto that a test can
+// Relay is a TCP relay between a client and mosquitto that a test can
 // close (new connections are dropped right after accept), freeze (bytes from
 // the broker stop moving) and cut (live connections are closed without
 // an MQTT DISCONNECT, as a network failure would).
-type proxy struct {
+type Relay struct {
 	ln     net.Listener
 	target string
 
@@ -22,34 +22,41 @@ type proxy struct {
 	conns  map[net.Conn]struct{}
 }
 
-func newProxy(t *testing.T, target string, open bool) *proxy {
+// NewRelay listens on a free loopback port and relays connections to
+// target while open; it stops when the test ends.
+func NewRelay(t testing.TB, target string, open bool) *Relay {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proxy{ln: ln, target: target, open: open, conns: map[net.Conn]struct{}{}}
-	t.Cleanup(func() { ln.Close(); p.cut() })
+	p := &Relay{ln: ln, target: target, open: open, conns: map[net.Conn]struct{}{}}
+	t.Cleanup(func() { ln.Close(); p.Cut() })
 	go p.accept()
 	return p
 }
 
-func (p *proxy) URL() string { return fmt.Sprintf("tcp://%s", p.ln.Addr()) }
+// URL is the tcp:// address clients connect to instead of the broker.
+func (p *Relay) URL() string { return fmt.Sprintf("tcp://%s", p.ln.Addr()) }
 
-func (p *proxy) setOpen(open bool) {
+// SetOpen opens or closes the relay to new connections; live ones stay.
+func (p *Relay) SetOpen(open bool) {
 	p.mu.Lock()
 	p.open = open
 	p.mu.Unlock()
 }
 
-func (p *proxy) setFrozen(frozen bool) {
+// SetFrozen stops or resumes bytes from the broker to the client, so that
+// publishes still arrive but their acknowledgements are held back.
+func (p *Relay) SetFrozen(frozen bool) {
 	p.mu.Lock()
 	p.frozen = frozen
 	p.mu.Unlock()
 }
 
-// cut closes every relayed connection on both sides.
-func (p *proxy) cut() {
+// Cut closes every relayed connection on both sides, without an MQTT
+// DISCONNECT, as a network failure would.
+func (p *Relay) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for c := range p.conns {
@@ -58,7 +65,7 @@ func (p *proxy) cut() {
 	clear(p.conns)
 }
 
-func (p *proxy) accept() {
+func (p *Relay) accept() {
 	for {
 		in, err := p.ln.Accept()
 		if err != nil {
@@ -87,7 +94,7 @@ func (p *proxy) accept() {
 // relay copies src to dst; freezing holds only the downstream direction
 // (broker to client), so publishes still reach the broker while their
 // PUBACKs are held back.
-func (p *proxy) relay(dst, src net.Conn, downstream bool) {
+func (p *Relay) relay(dst, src net.Conn, downstream bool) {
 	defer dst.Close()
 	defer src.Close()
 	buf := make([]byte, 32<<10)
@@ -107,7 +114,7 @@ func (p *proxy) relay(dst, src net.Conn, downstream bool) {
 	}
 }
 
-func (p *proxy) isFrozen() bool {
+func (p *Relay) isFrozen() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.frozen
