@@ -2,7 +2,9 @@ package outbox
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,6 +51,109 @@ func (o *Outbox) Next(after Key, max int, dst []Message, skip func(Key) bool) ([
 		return dst, last, fmt.Errorf("outbox: next: %w", err)
 	}
 	return dst, last, nil
+}
+
+// Batch is a reusable read buffer for NextBatch. Msgs holds the messages of
+// the last call; their payloads live in the batch's own memory, and topic
+// and stream strings that repeat are shared, so that draining records on a
+// few topics allocates nothing per record. The zero Batch is ready to use;
+// a Batch is not safe for concurrent use.
+type Batch struct {
+	Msgs  []Message
+	arena []byte
+	names map[string]string
+}
+
+// maxNames bounds the strings a Batch shares; the set starts over when full.
+const maxNames = 256
+
+// NextBatch is Next for a reader that is done with the messages before it
+// reads again: it replaces b.Msgs with up to max messages after the key
+// after, and stops early once their payloads reach maxBytes (after at least
+// one message; maxBytes <= 0 means no limit). The payloads stay valid only
+// until the next NextBatch with b. Order, skip and the returned Key are as
+// for Next.
+func (o *Outbox) NextBatch(after Key, max, maxBytes int, b *Batch, skip func(Key) bool) (Key, error) {
+	b.Msgs = b.Msgs[:0]
+	b.arena = b.arena[:0]
+	if b.names == nil || len(b.names) > maxNames {
+		b.names = make(map[string]string, 16)
+	}
+	last := after
+	err := o.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketRecords).Cursor()
+		k, v := c.Seek(after[:])
+		if k != nil && bytes.Equal(k, after[:]) {
+			k, v = c.Next()
+		}
+		for ; k != nil && len(b.Msgs) < max && (maxBytes <= 0 || len(b.Msgs) == 0 || len(b.arena) < maxBytes); k, v = c.Next() {
+			if len(k) != len(Key{}) {
+				return fmt.Errorf("%w: key %x has length %d", ErrCorrupt, k, len(k))
+			}
+			copy(last[:], k)
+			if skip != nil && skip(last) {
+				continue
+			}
+			b.Msgs = append(b.Msgs, Message{Key: last})
+			if err := b.decode(&b.Msgs[len(b.Msgs)-1], v); err != nil {
+				b.Msgs = b.Msgs[:len(b.Msgs)-1]
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return last, fmt.Errorf("outbox: next: %w", err)
+	}
+	return last, nil
+}
+
+// decode is decodeValue (the same layout and checks) with the payload
+// copied into the arena and the strings shared.
+func (b *Batch) decode(m *Message, v []byte) error {
+	if len(v) < valueFixed || (v[0] != valueVersion && v[0] != valueVersion1) {
+		return fmt.Errorf("%w: record %s: bad header", ErrCorrupt, m.Key)
+	}
+	if v[0] == valueVersion {
+		if len(v) < valueFixed+crcSize {
+			return fmt.Errorf("%w: record %s: truncated", ErrCorrupt, m.Key)
+		}
+		body := v[:len(v)-crcSize]
+		if crc32.Checksum(body, crcTable) != binary.BigEndian.Uint32(v[len(body):]) {
+			return fmt.Errorf("%w: record %s: checksum mismatch", ErrCorrupt, m.Key)
+		}
+		v = body
+	}
+	m.QoS = v[1]
+	m.Created = time.Unix(0, int64(binary.BigEndian.Uint64(v[2:10])))
+	m.Seq = binary.BigEndian.Uint64(v[10:18])
+	n := int(v[18])
+	v = v[valueFixed:]
+	if len(v) < n+2 {
+		return fmt.Errorf("%w: record %s: truncated stream", ErrCorrupt, m.Key)
+	}
+	m.Stream = b.name(v[:n])
+	v = v[n:]
+	tl := int(binary.BigEndian.Uint16(v))
+	v = v[2:]
+	if len(v) < tl {
+		return fmt.Errorf("%w: record %s: truncated topic", ErrCorrupt, m.Key)
+	}
+	m.Topic = b.name(v[:tl])
+	start := len(b.arena)
+	b.arena = append(b.arena, v[tl:]...)
+	m.Payload = b.arena[start:len(b.arena):len(b.arena)]
+	return nil
+}
+
+// name returns s as a string, shared with earlier equal ones.
+func (b *Batch) name(s []byte) string {
+	if n, ok := b.names[string(s)]; ok {
+		return n
+	}
+	n := string(s)
+	b.names[n] = n
+	return n
 }
 
 // Stats is a snapshot of the outbox counters since Open, for metrics.
