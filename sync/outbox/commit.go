@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -45,11 +46,15 @@ func (o *Outbox) commit(batch []*request, arena []byte, final bool) []byte {
 		// its head: full pages waste nothing.
 		recs.FillPercent = 0.95
 		freed := int64(0)
+		// One cursor seek per acknowledged key finds the value (for the
+		// budget) and deletes it, instead of a Get and a Delete that would
+		// each search the tree.
+		c := recs.Cursor()
 		for _, r := range batch {
 			for _, k := range r.keys {
-				if v := recs.Get(k[:]); v != nil {
+				if ck, v := c.Seek(k[:]); ck != nil && bytes.Equal(ck, k[:]) {
 					freed += o.budget.footprint(len(k), len(v))
-					if err := recs.Delete(k[:]); err != nil {
+					if err := c.Delete(); err != nil {
 						return err
 					}
 					deleted++
