@@ -2,48 +2,48 @@ package uplink
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/lineside/lineside/sync/outbox"
 )
 
 // heldSet holds the keys the uplink must not read again: records in flight
-// on the current connection and records whose PUBACK arrived but whose
-// deletion has not committed yet.
+// on the current connection and records whose acknowledgement arrived but
+// whose deletion has not committed yet. Only Run's goroutine (the drain
+// loop and the outbox walk it runs) uses the set, so it needs no lock; len
+// is atomic for Stats.
 type heldSet struct {
-	mu   sync.Mutex
 	keys map[outbox.Key]struct{}
+	n    atomic.Int64
 }
 
 func (h *heldSet) add(k outbox.Key) {
-	h.mu.Lock()
-	h.keys[k] = struct{}{}
-	h.mu.Unlock()
+	if _, ok := h.keys[k]; !ok {
+		h.keys[k] = struct{}{}
+		h.n.Add(1)
+	}
 }
 
 func (h *heldSet) remove(keys ...outbox.Key) {
-	h.mu.Lock()
 	for _, k := range keys {
-		delete(h.keys, k)
+		if _, ok := h.keys[k]; ok {
+			delete(h.keys, k)
+			h.n.Add(-1)
+		}
 	}
-	h.mu.Unlock()
 }
 
 func (h *heldSet) contains(k outbox.Key) bool {
-	h.mu.Lock()
 	_, ok := h.keys[k]
-	h.mu.Unlock()
 	return ok
 }
 
-func (h *heldSet) len() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.keys)
-}
+// len may be called from any goroutine.
+func (h *heldSet) len() int { return int(h.n.Load()) }
 
 // ackQueue carries acknowledged keys to the ack loop and, once their
 // deletion has been tried, back to the drain loop. push never blocks, so the
-// drain loop keeps reading token results while a deletion commits.
+// drain loop keeps taking acknowledgements while a deletion commits.
 //
 // Keys leave the held set only in the drain loop, right before it reads the
 // store again: a read that began before the deletion committed could still
@@ -72,9 +72,12 @@ func (q *ackQueue) takeReleased() []outbox.Key {
 	return keys
 }
 
-func (q *ackQueue) push(k outbox.Key) {
+func (q *ackQueue) push(keys ...outbox.Key) {
+	if len(keys) == 0 {
+		return
+	}
 	q.mu.Lock()
-	q.keys = append(q.keys, k)
+	q.keys = append(q.keys, keys...)
 	q.mu.Unlock()
 	poke(q.kick)
 }
