@@ -1,18 +1,36 @@
 // Package uplink publishes the outbox to the MQTT broker.
 //
-// Run owns the connection. It dials with its own loop (exponential backoff
-// with jitter) and creates a fresh paho client for every connection, with
-// paho's AutoReconnect and ConnectRetry off: on connection loss paho then
-// fails every pending publish token ("connection lost before Publish
-// completed") instead of keeping it for a resend we could not see, and no
-// token or message id survives into the next connection. In-flight records
-// are tagged with the connection generation that sent them; completions from
-// an older generation are ignored and those records are published again.
+// An Uplink keeps two MQTT connections to the broker, set up and torn down
+// together by Run's connect loop (exponential backoff with jitter); one
+// connection generation covers both, and when either is lost both are closed
+// and dialled again.
 //
-// A record is deleted from the outbox only after its own token completed
-// without error (PUBACK for QoS 1, the socket write for QoS 0), so a lost
-// connection or a crash can duplicate at most the in-flight window, never
-// lose a record.
+// The control connection is a paho client under the stable ClientID, with
+// the persistent session option, the will, the birth and offline status,
+// the subscriptions (renewed on every connect), Publish (metrics, retained
+// status, command replies) and the OnConnect hook. A fresh paho client is
+// made for every connection, with paho's AutoReconnect and ConnectRetry off,
+// so that no token or message id survives into the next connection.
+//
+// The data connection carries only the outbox records, which is where the
+// volume is. paho's client path costs several microseconds of CPU per
+// message (a token, hand-overs to its goroutines, its message store, a
+// syscall per packet), more than a drain to a local broker can afford, so
+// the data connection is a lean MQTT 3.1.1 publisher of its own (dataconn.go):
+// clean session, client id ClientID+DataClientSuffix, no will, paho's
+// packets codec for the handshake and the rare packets, PUBLISH frames
+// encoded straight into a write buffer and flushed once per batch, and one
+// reader goroutine that hands PUBACKs to the drain loop in batches. Packet
+// ids index a table of the records in flight; a PUBACK for an id that is not
+// in flight is a protocol error that ends the connection, as does a PUBACK
+// or PINGRESP that does not arrive within PublishTimeout.
+//
+// A record is deleted from the outbox only after its own acknowledgement
+// arrived on the connection that sent it (PUBACK for QoS 1, PUBCOMP for
+// QoS 2, the socket write for QoS 0). Records in flight when a connection
+// ends go back to the pool and are published again on the next one, so a
+// lost connection duplicates at most the Window records in flight, a crash
+// also those whose deletion had not committed yet, and neither loses one.
 package uplink
 
 import (
@@ -51,7 +69,10 @@ type Config struct {
 	// Broker is the broker URL: tcp:// or mqtt:// for plain TCP, ssl://,
 	// tls:// or mqtts:// for TLS. Default tcp://127.0.0.1:1883.
 	Broker string
-	// ClientID is the MQTT client id. Default "lineside-{hostname}".
+	// ClientID is the MQTT client id of the control connection. Default
+	// "lineside-{hostname}". The data connection, which carries the outbox
+	// records, connects as ClientID+DataClientSuffix ("-out") with a clean
+	// session; a broker that restricts client ids must allow both.
 	ClientID string
 	// Username and Password authenticate the client; empty means anonymous.
 	Username string
@@ -69,18 +90,22 @@ type Config struct {
 	// on StatusTopic when the connection dies, and the payload published on
 	// a clean shutdown. Default {"state":"offline"}.
 	Will []byte
-	// Window is the maximum number of outbox publishes in flight. Default 64.
+	// Window is the maximum number of outbox publishes awaiting their
+	// acknowledgement, at most 65535. Default 64.
 	Window int
 	// ConnectTimeout bounds the dial plus MQTT handshake. Default 5s.
 	ConnectTimeout time.Duration
-	// PublishTimeout bounds one publish: the hand-over to the socket and
-	// the wait for its PUBACK. A timeout aborts the connection. Default 20s.
+	// PublishTimeout bounds one publish: the write to the socket and the
+	// wait for its PUBACK; on the data connection it also bounds the wait for
+	// a PINGRESP. A timeout aborts the connection. Default 20s.
 	PublishTimeout time.Duration
 	// BackoffMin and BackoffMax bound the wait between connect attempts;
 	// it doubles per failure with equal jitter. Defaults 500ms and 30s.
 	BackoffMin time.Duration
 	BackoffMax time.Duration
-	// KeepAlive is the MQTT keep-alive interval. Default 30s.
+	// KeepAlive is the MQTT keep-alive interval of both connections; the
+	// data connection sends a PINGREQ after this long without sending
+	// anything. Default 30s.
 	KeepAlive time.Duration
 	// DrainTimeout is how long shutdown waits for in-flight PUBACKs.
 	// Default 2s.
@@ -94,9 +119,9 @@ type Config struct {
 	// The default, false, keeps a persistent session under the stable
 	// ClientID: subscriptions and QoS 1 messages for the agent queued
 	// while it was away survive a reconnect. Outgoing records are not
-	// affected: paho's own message store is in memory and fresh per
-	// connection, so only the outbox re-sends, and a record in flight when
-	// a connection drops may arrive twice (at most Window records per
+	// affected: they travel on the data connection, which always starts a
+	// clean session, so only the outbox re-sends, and a record in flight
+	// when a connection drops may arrive twice (at most Window records per
 	// reconnect).
 	CleanSession bool
 	// RateLimit caps outbox publishes per second; 0 means no limit.
@@ -150,14 +175,15 @@ func (c *Config) setDefaults() {
 
 // Stats is a snapshot of the uplink counters since New, for metrics.
 type Stats struct {
-	// Connected reports whether a connection is up now.
+	// Connected reports whether both connections are up now.
 	Connected bool
-	// Published counts outbox records handed to the client, re-publishes
-	// included.
+	// Published counts outbox records written to the data connection,
+	// re-publishes included.
 	Published uint64
 	// Acked counts records deleted from the outbox after their PUBACK.
 	Acked uint64
-	// Failed counts outbox publishes whose token failed or timed out.
+	// Failed counts outbox publishes that failed: a write error, an
+	// acknowledgement that timed out, or a record too large for MQTT.
 	Failed uint64
 	// Reconnects counts successful connects after the first.
 	Reconnects uint64

@@ -12,10 +12,13 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 )
 
-// connection is one paho client and the socket it runs on. It is never
-// reused: a lost connection is discarded together with its tokens.
+// connection is one generation of the uplink's two MQTT connections: the
+// control connection (a paho client and the socket it runs on) and the data
+// connection that carries the outbox. Neither is reused: when either is
+// lost, both are discarded together with everything in flight on them.
 type connection struct {
 	client mqtt.Client
+	data   *dataConn
 	gen    uint64
 	lost   chan error // receives once when paho reports the loss
 
@@ -23,8 +26,9 @@ type connection struct {
 	sock net.Conn
 }
 
-// connect dials the broker, publishes the birth message and runs the
-// OnConnect hook. The returned connection is registered as current.
+// connect dials the control connection, then the data connection,
+// subscribes, publishes the birth message and runs the OnConnect hook. The
+// returned connection is registered as current.
 func (u *Uplink) connect(ctx context.Context) (*connection, error) {
 	c := &connection{gen: u.gen.Add(1), lost: make(chan error, 1)}
 	opts := mqtt.NewClientOptions().
@@ -70,6 +74,17 @@ func (u *Uplink) connect(ctx context.Context) (*connection, error) {
 		c.abort()
 		return nil, fmt.Errorf("connect %s: %w", u.cfg.Broker, err)
 	}
+	// The data connection comes up before the birth: a device that says it
+	// is online can deliver its backlog.
+	d, err := u.dialData(ctx)
+	if err != nil {
+		c.abort()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("connect %s (data connection): %w", u.cfg.Broker, err)
+	}
+	c.data = d
 	// Subscribe before the birth: a device that says it is online takes
 	// commands, so a command sent on seeing the birth is not lost.
 	if err := u.resubscribe(c); err != nil {
@@ -93,23 +108,7 @@ func (u *Uplink) connect(ctx context.Context) (*connection, error) {
 // looks like a network failure to the broker, which then publishes the will.
 func (c *connection) dial(tlsCfg *tls.Config, timeout time.Duration) mqtt.OpenConnectionFunc {
 	return func(uri *url.URL, _ mqtt.ClientOptions) (net.Conn, error) {
-		d := &net.Dialer{Timeout: timeout}
-		var (
-			sock net.Conn
-			err  error
-		)
-		switch uri.Scheme {
-		case "tcp", "mqtt":
-			sock, err = d.Dial("tcp", uri.Host)
-		case "ssl", "tls", "mqtts", "tcps":
-			cfg := &tls.Config{}
-			if tlsCfg != nil {
-				cfg = tlsCfg.Clone()
-			}
-			sock, err = tls.DialWithDialer(d, "tcp", uri.Host, cfg)
-		default:
-			return nil, fmt.Errorf("unsupported broker scheme %q", uri.Scheme)
-		}
+		sock, err := dialBroker(context.Background(), uri, tlsCfg, timeout)
 		if err != nil {
 			return nil, err
 		}
@@ -120,9 +119,12 @@ func (c *connection) dial(tlsCfg *tls.Config, timeout time.Duration) mqtt.OpenCo
 	}
 }
 
-// abort closes the socket without an MQTT DISCONNECT (the broker publishes
-// the will) and lets paho wind down; pending tokens fail.
+// abort closes both sockets without an MQTT DISCONNECT (the broker
+// publishes the will) and lets paho wind down; pending tokens fail.
 func (c *connection) abort() {
+	if c.data != nil {
+		c.data.close()
+	}
 	c.mu.Lock()
 	sock := c.sock
 	c.mu.Unlock()
@@ -143,9 +145,13 @@ func (c *connection) publishWait(topic string, qos byte, retain bool, payload []
 	return tok.Error()
 }
 
-// close publishes the offline status (a clean shutdown sends no will) and
-// disconnects politely.
+// close ends a generation politely: DISCONNECT on the data connection,
+// then the offline status on the control connection (a clean shutdown sends
+// no will) and its DISCONNECT.
 func (u *Uplink) close(c *connection) {
+	if c.data != nil {
+		c.data.disconnect()
+	}
 	if u.cfg.StatusTopic != "" && c.client.IsConnectionOpen() {
 		if err := c.publishWait(u.cfg.StatusTopic, 1, true, u.cfg.Will, u.cfg.DrainTimeout); err != nil {
 			u.log.Warn("offline status not published", "err", err)

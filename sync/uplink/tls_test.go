@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lineside/lineside/internal/testutil"
+	"github.com/lineside/lineside/sync/outbox"
 )
 
 // secureBroker starts mosquitto with TLS on its listener and the extra
@@ -42,9 +43,37 @@ func tryConnect(t *testing.T, cfg Config) error {
 	u := New(cfg, openOutbox(t), testLogger(t))
 	c, err := u.connect(context.Background())
 	if err == nil {
+		// Both connections are up, and both run TLS.
+		if _, ok := c.data.sock.(*tls.Conn); !ok || !u.Connected() {
+			t.Errorf("data connection %T, connected %t; want TLS and up", c.data.sock, u.Connected())
+		}
 		u.close(c)
 	}
 	return err
+}
+
+// TestDrainOverTLS drains records over mutual TLS with a password: the
+// data connection dials with the same TLS settings and credentials as the
+// control connection, and records leave the store only after their PUBACKs.
+func TestDrainOverTLS(t *testing.T) {
+	certs := testutil.MakeCerts(t, t.TempDir())
+	passwd := testutil.PasswordFile(t, t.TempDir(), "dev1:s3cret-pw")
+	b := secureBroker(t, certs, "require_certificate true", "allow_anonymous false", "password_file "+passwd)
+	ob := openOutbox(t)
+	const n = 500
+	appendEvents(t, ob, "defect", outbox.PriorityEvent, n)
+	cfg := testConfig(fmt.Sprintf("mqtts://127.0.0.1:%d", b.Port))
+	cfg.TLS = loadTLS(t, TLSFiles{CAFile: certs.CA, CertFile: certs.ClientCert, KeyFile: certs.ClientKey})
+	cfg.Username, cfg.Password = "dev1", "s3cret-pw"
+	u := New(cfg, ob, testLogger(t))
+	stop := runUplink(t, u)
+	eventually(t, 30*time.Second, "records delivered and deleted over TLS", func() bool { return ob.Depth() == 0 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if st := u.Stats(); st.Acked != n || st.Published != n || st.Reconnects != 0 || st.LastError != "" {
+		t.Fatalf("stats %+v", st)
+	}
 }
 
 func TestBrokerSecurity(t *testing.T) {

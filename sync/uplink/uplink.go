@@ -79,7 +79,7 @@ func (u *Uplink) Run(ctx context.Context) error {
 			}
 			failing = false
 			backoff = u.cfg.BackoffMin
-			u.log.Info("connected", "broker", u.cfg.Broker, "client_id", u.cfg.ClientID, "clean_session", u.cfg.CleanSession, "generation", c.gen, "backlog", u.ob.Depth())
+			u.log.Info("connected", "broker", u.cfg.Broker, "client_id", u.cfg.ClientID, "data_client_id", u.cfg.ClientID+DataClientSuffix, "clean_session", u.cfg.CleanSession, "generation", c.gen, "backlog", u.ob.Depth())
 			err = u.drain(ctx, c)
 			u.setConn(nil)
 			if err == nil { // clean shutdown: offline status sent, disconnected
@@ -117,7 +117,7 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 }
 
 // Publish sends one message outside the outbox (retained status, metrics)
-// on the current connection and waits for its token, at most
+// on the control connection and waits for its token, at most
 // PublishTimeout. It fails fast with ErrNotConnected while offline.
 func (u *Uplink) Publish(topic string, qos byte, retain bool, payload []byte) error {
 	u.mu.Lock()
@@ -135,11 +135,11 @@ func (u *Uplink) Publish(topic string, qos byte, retain bool, payload []byte) er
 	return nil
 }
 
-// Connected reports whether a connection to the broker is up.
+// Connected reports whether both connections to the broker are up.
 func (u *Uplink) Connected() bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return u.conn != nil && u.conn.client.IsConnectionOpen()
+	return u.conn != nil && u.conn.client.IsConnectionOpen() && u.conn.data.alive()
 }
 
 // Stats returns the current counters.
