@@ -15,15 +15,19 @@ import (
 
 // assetRun is one asset's state in the sensor pipeline.
 type assetRun struct {
-	name      string
-	model     *pdmModel
-	features  []string // the model's features, in input order
-	win       *assets.Windower
-	alert     *assets.Alert
-	tele      *telemetry
-	stream    string // health.<asset>
-	telStream string // telemetry.<asset>
-	topic     string
+	name     string
+	model    *pdmModel
+	features []string // the model's features, in input order
+	win      *assets.Windower
+	alert    *assets.Alert
+	tele     *telemetry
+	stream   string // health.<asset>
+	// alarmStream (alarm.<asset>) carries the records that enter alarm.
+	// They go out at alarm priority, ahead of the event tier, so they are
+	// a stream of their own: the order within every stream is kept.
+	alarmStream string
+	telStream   string // telemetry.<asset>
+	topic       string
 
 	insufficient bool          // the last due window was not inferred
 	inferred     atomic.Uint64 // windows inferred
@@ -73,7 +77,8 @@ func newAssetRun(ac AssetConfig, m *pdmModel, layout topic.Layout) (*assetRun, e
 	return &assetRun{
 		name: ac.Name, model: m, features: md.Features, win: win, alert: alert,
 		tele:   newTelemetry(md.Features, points, ac.TelemetryInterval.Std()),
-		stream: "health." + ac.Name, telStream: "telemetry." + ac.Name, topic: layout.HealthEvents(),
+		stream: "health." + ac.Name, alarmStream: "alarm." + ac.Name, telStream: "telemetry." + ac.Name,
+		topic: layout.HealthEvents(),
 	}, nil
 }
 
@@ -126,14 +131,14 @@ func (h *sensorHub) runBatch(m *pdmModel) {
 		prev := a.alert.State()
 		st, changed := a.alert.Step(p)
 		a.inferred.Add(1)
-		prio := outbox.PriorityEvent
+		stream, prio := a.stream, outbox.PriorityEvent
 		if changed {
 			h.log.Info("asset state", "asset", a.name, "state", st, "was", prev, "p_fail", p)
 			if st == assets.StateAlarm {
-				prio = outbox.PriorityAlarm
+				stream, prio = a.alarmStream, outbox.PriorityAlarm
 			}
 		}
-		h.append(a.stream, a.topic, prio, a.encode(m.end, p, st, 0))
+		h.append(stream, a.topic, prio, a.encode(m.end, p, st, 0))
 	}
 	m.slots = m.slots[:0]
 }

@@ -143,10 +143,15 @@ func TestSensorPipelineRaisesAlarmBeforeFailureAndFlagsGaps(t *testing.T) {
 		switch r.Stream {
 		case "telemetry.m1":
 			telemetry++
-		case "health.m1":
+		case "health.m1", "alarm.m1":
 			var e healthEvent
 			if err := json.Unmarshal(r.Payload, &e); err != nil {
 				t.Fatalf("%s: %v", r.Payload, err)
+			}
+			// The alarm stream holds exactly the records that enter
+			// alarm, at alarm priority; the health stream none of them.
+			if alarm := r.Stream == "alarm.m1"; alarm != (r.Priority == outbox.PriorityAlarm) || (alarm && e.State != "alarm") {
+				t.Errorf("record on %s at priority %d in state %s", r.Stream, r.Priority, e.State)
 			}
 			e.priority = r.Priority
 			events = append(events, e)

@@ -209,7 +209,7 @@ func (r *pdmRig) events() []healthEvent {
 	defer r.store.mu.Unlock()
 	var out []healthEvent
 	for _, rec := range r.store.recs {
-		if rec.Stream != "health.m1" {
+		if rec.Stream != "health.m1" && rec.Stream != "alarm.m1" {
 			continue
 		}
 		var e healthEvent
