@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,10 +20,12 @@ import (
 // window is mqtt.inflight in chaosConfig.
 const window = 64
 
-// TestChaosKill kills the agent with SIGKILL at random points under load
-// (two cameras at a high frame rate), restarting it each time, while the
-// ledger follows from the cloud side: no id may go missing, and duplicates
-// stay within what was in flight at each kill.
+// TestChaosKill kills the agent with SIGKILL at random points under load (a
+// synthetic camera at a high frame rate and three simulated machines sped
+// up, so defect, health and telemetry records flow at once), restarting it
+// each time, while the ledger follows from the cloud side: no id of any
+// stream may go missing, and duplicates stay within what was in flight at
+// each kill.
 func TestChaosKill(t *testing.T) {
 	kills := chaosScale(10, 100)
 	seed := uint64(time.Now().UnixNano())
@@ -29,9 +33,10 @@ func TestChaosKill(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	dir := t.TempDir()
 	broker := testutil.StartBroker(t)
-	video := testutil.WriteVideo(t, dir, 30, 320, 240)
-	cfg := chaosConfig{Dir: dir, Broker: broker.URL(), Video: video, Cameras: 2, FPS: 100}.write(t)
+	load := chaosLoad(dir, broker.URL())
+	cfg := load.write(t)
 	w := startWatch(t, broker.URL())
+	seen := watchStreams(t, broker.URL())
 
 	for i := range kills {
 		d := startDaemon(t, cfg)
@@ -45,27 +50,43 @@ func TestChaosKill(t *testing.T) {
 			t.Fatalf("run %d logged an error or a salvage:\n%s", i, tail(logs, 3000))
 		}
 	}
-	// A last clean run publishes what the kills left behind.
+	t.Logf("records seen during the kills: %v", seen.counts())
+	// A last clean run publishes what the kills left behind, and runs until
+	// every stream produced again, so each is known to have flowed.
 	m := watchMetrics(t, broker.URL())
+	before := seen.counts()
 	d := startDaemon(t, cfg)
 	d.waitLog("lineside running", 60*time.Second)
+	seen.waitNew(t, before, load.streams(), 30*time.Second)
 	m.waitDepthBelow(t, 2*window, 60*time.Second)
 	if code := d.stop(); code != 0 {
 		t.Fatalf("clean stop exit code %d", code)
 	}
 	rep, _ := w.report(time.Second)
 	checkLedger(t, rep, storedIDs(t, dir), 2*window*(kills+1))
+	checkDelivered(t, rep, load.streams())
 	if rep.Unique < uint64(kills)*20 {
 		t.Fatalf("only %d records delivered over %d runs: no load", rep.Unique, kills)
 	}
 }
 
-// checkLedger asserts nothing went missing (ids still stored are not
-// missing, only late), the order of first arrivals was kept, and at most
-// maxDups duplicates arrived.
+// checkLedger asserts, over every stream, that nothing went missing (ids
+// still stored are not missing, only late), the order of first arrivals was
+// kept, and at most maxDups duplicates arrived in all.
 func checkLedger(t *testing.T, rep ledger.Report, stored map[string]bool, maxDups int) {
 	t.Helper()
 	t.Logf("ledger: %s; %d records still stored", summary(rep), len(stored))
+	for _, name := range slices.Sorted(maps.Keys(rep.Streams)) {
+		s := rep.Streams[name]
+		t.Logf("  %s: first=%d last=%d unique=%d duplicates=%d out_of_order=%d missing=%d dropped=%d", name, s.First, s.Last, s.Unique, s.Duplicates, s.OutOfOrder, s.Missing, s.Dropped)
+		listed := uint64(0)
+		for _, r := range s.MissingIDs {
+			listed += r[1] - r[0] + 1
+		}
+		if listed != s.Missing {
+			t.Errorf("%s: %d ids missing, %d listed: the ledger cut the list, the others cannot be checked", name, s.Missing, listed)
+		}
+	}
 	for _, id := range missingIDs(rep) {
 		if !stored[id] {
 			t.Errorf("id %s lost: neither delivered, nor reported dropped, nor stored", id)
@@ -76,6 +97,17 @@ func checkLedger(t *testing.T, rep ledger.Report, stored map[string]bool, maxDup
 	}
 	if rep.Duplicates > uint64(maxDups) {
 		t.Errorf("%d duplicates, more than the in-flight bound %d", rep.Duplicates, maxDups)
+	}
+}
+
+// checkDelivered asserts that each of streams (of dev1) delivered records,
+// so that a load that produced nothing on one of them fails the test.
+func checkDelivered(t *testing.T, rep ledger.Report, streams []string) {
+	t.Helper()
+	for _, s := range streams {
+		if rep.Streams["dev1:"+s].Unique == 0 {
+			t.Errorf("no %s record delivered", s)
+		}
 	}
 }
 

@@ -10,17 +10,19 @@ import (
 	"github.com/lineside/lineside/internal/testutil"
 )
 
-// TestChaosBrokerDown cuts the agent off the broker under load (30s in
+// TestChaosBrokerDown cuts the agent off the broker under the load of the
+// kill test (a fast synthetic camera and three simulated machines; 30s in
 // make test, 10min in make chaos) while the ledger, connected directly,
-// keeps watching: afterwards nothing is missing and every stream arrived in
-// order.
+// keeps watching: afterwards nothing is missing and every stream, defect,
+// health and telemetry, arrived in order.
 func TestChaosBrokerDown(t *testing.T) {
 	outage := chaosScale(30*time.Second, 10*time.Minute)
 	dir := t.TempDir()
 	broker := testutil.StartBroker(t)
 	p := testutil.NewRelay(t, broker.Addr(), true)
-	video := testutil.WriteVideo(t, dir, 30, 320, 240)
-	cfg := chaosConfig{Dir: dir, Broker: p.URL(), Video: video, Cameras: 2, FPS: 100, MQTT: "keepalive: 2s"}.write(t)
+	load := chaosLoad(dir, p.URL())
+	load.MQTT = "keepalive: 2s"
+	cfg := load.write(t)
 	w := startWatch(t, broker.URL())
 	m := watchMetrics(t, broker.URL())
 
@@ -44,6 +46,7 @@ func TestChaosBrokerDown(t *testing.T) {
 	}
 	rep, _ := w.report(time.Second)
 	checkLedger(t, rep, storedIDs(t, dir), 2*window*2)
+	checkDelivered(t, rep, load.streams())
 	if rep.Unique < 500 {
 		t.Fatalf("only %d records: no load", rep.Unique)
 	}
