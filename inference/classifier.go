@@ -7,6 +7,8 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 	"gocv.io/x/gocv"
+
+	"github.com/lineside/lineside/internal/cmalloc"
 )
 
 // ErrClosed is returned by Classify after Close.
@@ -56,6 +58,7 @@ func LoadClassifier(path string, opts ClassifierOptions) (*Classifier, error) {
 // loadClassifier does the work of LoadClassifier; on error it frees
 // everything it allocated.
 func loadClassifier(path string, opts ClassifierOptions) (c *Classifier, err error) {
+	defer cmalloc.Trim()
 	cfg, threads, in, out, err := loadSetup(path, opts.IntraThreads)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/lineside/lineside/internal/cmalloc"
 )
 
 // DefaultMaxBatch is PredictorOptions.MaxBatch when it is zero.
@@ -68,6 +70,7 @@ func LoadPredictor(path string, opts PredictorOptions) (*Predictor, error) {
 // loadPredictor does the work of LoadPredictor; on error it frees
 // everything it allocated.
 func loadPredictor(path string, opts PredictorOptions) (p *Predictor, err error) {
+	defer cmalloc.Trim()
 	if opts.MaxBatch < 0 {
 		return nil, fmt.Errorf("max batch: %d is negative", opts.MaxBatch)
 	}
