@@ -123,7 +123,13 @@ func New(cfg Config, src Source, log *slog.Logger) *Camera {
 // Name returns the camera's name.
 func (c *Camera) Name() string { return c.cfg.Name }
 
-// paced is implemented by sources that must be slowed to the configured fps.
+// paced is implemented by sources that read faster than real time (files,
+// folders, the simulator). They are slowed to the configured fps, and their
+// frames do not go stale while they wait, so when inference is behind the
+// camera waits for room in the queue instead of dropping frames: every image
+// of a folder is inferred once, and a file read unpaced goes as fast as
+// inference, without decoding frames only to drop them. Live sources (V4L2,
+// streams, GStreamer) keep reading and the queue drops the oldest frame.
 type paced interface{ Paced() bool }
 
 // Run reads frames into q until ctx ends or the source ends, then closes q so
@@ -174,7 +180,9 @@ func (c *Camera) read(ctx context.Context, q *Queue) {
 	defer buf.Close()
 	defer c.src.Close()
 	var period time.Duration
-	if p, ok := c.src.(paced); ok && p.Paced() && c.cfg.FPS > 0 {
+	p, ok := c.src.(paced)
+	lossless := ok && p.Paced()
+	if lossless && c.cfg.FPS > 0 {
 		period = time.Duration(float64(time.Second) / c.cfg.FPS)
 	}
 	backoff := c.cfg.BackoffMin
@@ -212,7 +220,7 @@ func (c *Camera) read(ctx context.Context, q *Queue) {
 		err := c.src.Read(&buf)
 		switch {
 		case err == nil:
-			if !c.publish(q, &buf) {
+			if !c.publish(ctx, q, &buf, lossless) {
 				return
 			}
 			backoff = c.cfg.BackoffMin
@@ -234,19 +242,31 @@ func (c *Camera) read(ctx context.Context, q *Queue) {
 	}
 }
 
-// publish swaps the decoded image into a queue frame and hands it over. It
-// reports false once Run has closed the queue.
-func (c *Camera) publish(q *Queue, buf *gocv.Mat) bool {
+// publish swaps the decoded image into a queue frame and hands it over,
+// waiting for room when wait is set (paced sources) and dropping the oldest
+// queued frame otherwise. It reports false once ctx has ended (the reader's
+// context, cancelled before Run closes the queue) or the queue is closed.
+func (c *Camera) publish(ctx context.Context, q *Queue, buf *gocv.Mat, wait bool) bool {
 	c.pubMu.Lock()
 	defer c.pubMu.Unlock()
 	if c.qClosed {
 		return false
 	}
-	f := q.Acquire()
+	var f *Frame
+	if wait {
+		if f = q.AcquireWait(ctx.Done()); f == nil {
+			return false
+		}
+	} else {
+		f = q.Acquire()
+	}
 	f.Mat, *buf = *buf, f.Mat
 	f.Camera = c.cfg.Name
 	f.Seq = c.frames.Add(1)
 	f.Time = time.Now()
+	if wait {
+		return q.PublishWait(f, ctx.Done())
+	}
 	q.Publish(f)
 	return true
 }

@@ -23,8 +23,9 @@ type Frame struct {
 
 // Queue is the bounded hand-over between one camera and its inference worker.
 // It holds at most Cap frames; when the consumer is behind, the producer
-// takes back the oldest queued frame and counts it as dropped, so the queue
-// never grows and the newest frames win. Frames are pre-allocated once and
+// takes back the oldest queued frame and counts it as dropped (Acquire,
+// Publish), so the queue never grows and the newest frames win; or, for a
+// source that can wait, it waits for room (AcquireWait, PublishWait). Frames are pre-allocated once and
 // recycled, so steady-state capture does not allocate.
 //
 // One producer goroutine calls Acquire and Publish; one consumer goroutine
@@ -83,6 +84,32 @@ func (q *Queue) Publish(f *Frame) {
 			q.free <- old
 		default:
 		}
+	}
+}
+
+// AcquireWait returns a free frame, waiting for the consumer to release one
+// rather than dropping a queued frame: for sources whose frames do not go
+// stale while they wait (files, folders, the simulator). It returns nil once
+// done is closed.
+func (q *Queue) AcquireWait(done <-chan struct{}) *Frame {
+	select {
+	case f := <-q.free:
+		return f
+	case <-done:
+		return nil
+	}
+}
+
+// PublishWait hands a filled frame to the consumer, waiting for room rather
+// than dropping the oldest. It reports false, and takes the frame back as
+// free, once done is closed.
+func (q *Queue) PublishWait(f *Frame, done <-chan struct{}) bool {
+	select {
+	case q.ready <- f:
+		return true
+	case <-done:
+		q.free <- f
+		return false
 	}
 }
 
