@@ -66,7 +66,9 @@ type Options struct {
 	BatchMax int
 	// BatchDelay is how long a group stays open after its first request.
 	// A group closes at BatchMax, after BatchDelay, or as soon as every
-	// caller currently waiting on the outbox is in it. Default 2ms.
+	// caller currently waiting on the outbox is in it; a group holding an
+	// AppendAsync stays open for the whole delay, since that producer is
+	// not waiting and its next records can share the commit. Default 2ms.
 	BatchDelay time.Duration
 	// QueueLen bounds the append queue; Append blocks while it is full,
 	// honouring its context. Default 1024.
