@@ -2,9 +2,7 @@ package outbox
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +22,26 @@ import (
 // is safe to call concurrently with every other method until Close returns.
 func (o *Outbox) Next(after Key, max int, dst []Message, skip func(Key) bool) ([]Message, Key, error) {
 	dst = dst[:0]
+	if max <= 0 {
+		return dst, after, nil
+	}
+	last, err := o.scan(after, skip, func(k Key, v []byte) (bool, error) {
+		m := Message{Key: k}
+		if err := decodeValue(&m, v); err != nil {
+			return false, err
+		}
+		dst = append(dst, m)
+		return len(dst) < max, nil
+	})
+	return dst, last, err
+}
+
+// scan walks the stored records after the key after in key order, passing
+// each one that skip (which may be nil) does not pass over to visit, until
+// visit reports false or fails. It returns the last key examined, which
+// equals after when nothing was left. It runs in one read transaction; v is
+// only valid during visit.
+func (o *Outbox) scan(after Key, skip func(Key) bool, visit func(k Key, v []byte) (bool, error)) (Key, error) {
 	last := after
 	err := o.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketRecords).Cursor()
@@ -31,7 +49,7 @@ func (o *Outbox) Next(after Key, max int, dst []Message, skip func(Key) bool) ([
 		if k != nil && bytes.Equal(k, after[:]) {
 			k, v = c.Next()
 		}
-		for ; k != nil && len(dst) < max; k, v = c.Next() {
+		for ; k != nil; k, v = c.Next() {
 			if len(k) != len(Key{}) {
 				return fmt.Errorf("%w: key %x has length %d", ErrCorrupt, k, len(k))
 			}
@@ -39,18 +57,16 @@ func (o *Outbox) Next(after Key, max int, dst []Message, skip func(Key) bool) ([
 			if skip != nil && skip(last) {
 				continue
 			}
-			m := Message{Key: last}
-			if err := decodeValue(&m, v); err != nil {
+			if more, err := visit(last, v); err != nil || !more {
 				return err
 			}
-			dst = append(dst, m)
 		}
 		return nil
 	})
 	if err != nil {
-		return dst, last, fmt.Errorf("outbox: next: %w", err)
+		return last, fmt.Errorf("outbox: next: %w", err)
 	}
-	return dst, last, nil
+	return last, nil
 }
 
 // Batch is a reusable read buffer for NextBatch. Msgs holds the messages of
@@ -79,69 +95,30 @@ func (o *Outbox) NextBatch(after Key, max, maxBytes int, b *Batch, skip func(Key
 	if b.names == nil || len(b.names) > maxNames {
 		b.names = make(map[string]string, 16)
 	}
-	last := after
-	err := o.db.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketRecords).Cursor()
-		k, v := c.Seek(after[:])
-		if k != nil && bytes.Equal(k, after[:]) {
-			k, v = c.Next()
-		}
-		for ; k != nil && len(b.Msgs) < max && (maxBytes <= 0 || len(b.Msgs) == 0 || len(b.arena) < maxBytes); k, v = c.Next() {
-			if len(k) != len(Key{}) {
-				return fmt.Errorf("%w: key %x has length %d", ErrCorrupt, k, len(k))
-			}
-			copy(last[:], k)
-			if skip != nil && skip(last) {
-				continue
-			}
-			b.Msgs = append(b.Msgs, Message{Key: last})
-			if err := b.decode(&b.Msgs[len(b.Msgs)-1], v); err != nil {
-				b.Msgs = b.Msgs[:len(b.Msgs)-1]
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return last, fmt.Errorf("outbox: next: %w", err)
+	if max <= 0 {
+		return after, nil
 	}
-	return last, nil
+	return o.scan(after, skip, func(k Key, v []byte) (bool, error) {
+		b.Msgs = append(b.Msgs, Message{Key: k})
+		if err := b.decode(&b.Msgs[len(b.Msgs)-1], v); err != nil {
+			b.Msgs = b.Msgs[:len(b.Msgs)-1]
+			return false, err
+		}
+		return len(b.Msgs) < max && (maxBytes <= 0 || len(b.arena) < maxBytes), nil
+	})
 }
 
-// decode is decodeValue (the same layout and checks) with the payload
-// copied into the arena and the strings shared.
+// decode is decodeValue with the payload copied into the arena and the
+// strings shared.
 func (b *Batch) decode(m *Message, v []byte) error {
-	if len(v) < valueFixed || (v[0] != valueVersion && v[0] != valueVersion1) {
-		return fmt.Errorf("%w: record %s: bad header", ErrCorrupt, m.Key)
+	sv, err := parseValue(m.Key, v)
+	if err != nil {
+		return err
 	}
-	if v[0] == valueVersion {
-		if len(v) < valueFixed+crcSize {
-			return fmt.Errorf("%w: record %s: truncated", ErrCorrupt, m.Key)
-		}
-		body := v[:len(v)-crcSize]
-		if crc32.Checksum(body, crcTable) != binary.BigEndian.Uint32(v[len(body):]) {
-			return fmt.Errorf("%w: record %s: checksum mismatch", ErrCorrupt, m.Key)
-		}
-		v = body
-	}
-	m.QoS = v[1]
-	m.Created = time.Unix(0, int64(binary.BigEndian.Uint64(v[2:10])))
-	m.Seq = binary.BigEndian.Uint64(v[10:18])
-	n := int(v[18])
-	v = v[valueFixed:]
-	if len(v) < n+2 {
-		return fmt.Errorf("%w: record %s: truncated stream", ErrCorrupt, m.Key)
-	}
-	m.Stream = b.name(v[:n])
-	v = v[n:]
-	tl := int(binary.BigEndian.Uint16(v))
-	v = v[2:]
-	if len(v) < tl {
-		return fmt.Errorf("%w: record %s: truncated topic", ErrCorrupt, m.Key)
-	}
-	m.Topic = b.name(v[:tl])
+	m.QoS, m.Created, m.Seq = sv.qos, sv.created, sv.seq
+	m.Stream, m.Topic = b.name(sv.stream), b.name(sv.topic)
 	start := len(b.arena)
-	b.arena = append(b.arena, v[tl:]...)
+	b.arena = append(b.arena, sv.payload...)
 	m.Payload = b.arena[start:len(b.arena):len(b.arena)]
 	return nil
 }

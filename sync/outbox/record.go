@@ -211,38 +211,60 @@ func sealValue(dst []byte, mark int) []byte {
 	return binary.BigEndian.AppendUint32(dst, crc32.Checksum(dst[mark:], crcTable))
 }
 
-// decodeValue fills m from a stored value, copying everything out of v, which
-// is only valid during its transaction.
-func decodeValue(m *Message, v []byte) error {
+// storedValue is a stored value taken apart; stream, topic and payload
+// alias the value, which is only valid during its transaction.
+type storedValue struct {
+	qos                    byte
+	created                time.Time
+	seq                    uint64
+	stream, topic, payload []byte
+}
+
+// parseValue checks the stored value v of the record at key (layout and
+// checksum) and takes it apart.
+func parseValue(key Key, v []byte) (storedValue, error) {
+	var sv storedValue
 	if len(v) < valueFixed || (v[0] != valueVersion && v[0] != valueVersion1) {
-		return fmt.Errorf("%w: record %s: bad header", ErrCorrupt, m.Key)
+		return sv, fmt.Errorf("%w: record %s: bad header", ErrCorrupt, key)
 	}
 	if v[0] == valueVersion {
 		if len(v) < valueFixed+crcSize {
-			return fmt.Errorf("%w: record %s: truncated", ErrCorrupt, m.Key)
+			return sv, fmt.Errorf("%w: record %s: truncated", ErrCorrupt, key)
 		}
 		body := v[:len(v)-crcSize]
 		if crc32.Checksum(body, crcTable) != binary.BigEndian.Uint32(v[len(body):]) {
-			return fmt.Errorf("%w: record %s: checksum mismatch", ErrCorrupt, m.Key)
+			return sv, fmt.Errorf("%w: record %s: checksum mismatch", ErrCorrupt, key)
 		}
 		v = body
 	}
-	m.QoS = v[1]
-	m.Created = time.Unix(0, int64(binary.BigEndian.Uint64(v[2:10])))
-	m.Seq = binary.BigEndian.Uint64(v[10:18])
+	sv.qos = v[1]
+	sv.created = time.Unix(0, int64(binary.BigEndian.Uint64(v[2:10])))
+	sv.seq = binary.BigEndian.Uint64(v[10:18])
 	n := int(v[18])
 	v = v[valueFixed:]
 	if len(v) < n+2 {
-		return fmt.Errorf("%w: record %s: truncated stream", ErrCorrupt, m.Key)
+		return sv, fmt.Errorf("%w: record %s: truncated stream", ErrCorrupt, key)
 	}
-	m.Stream = string(v[:n])
+	sv.stream = v[:n]
 	v = v[n:]
 	tl := int(binary.BigEndian.Uint16(v))
 	v = v[2:]
 	if len(v) < tl {
-		return fmt.Errorf("%w: record %s: truncated topic", ErrCorrupt, m.Key)
+		return sv, fmt.Errorf("%w: record %s: truncated topic", ErrCorrupt, key)
 	}
-	m.Topic = string(v[:tl])
-	m.Payload = append([]byte(nil), v[tl:]...)
+	sv.topic, sv.payload = v[:tl], v[tl:]
+	return sv, nil
+}
+
+// decodeValue fills m (whose Key is set) from a stored value, copying
+// everything out of v.
+func decodeValue(m *Message, v []byte) error {
+	sv, err := parseValue(m.Key, v)
+	if err != nil {
+		return err
+	}
+	m.QoS, m.Created, m.Seq = sv.qos, sv.created, sv.seq
+	m.Stream, m.Topic = string(sv.stream), string(sv.topic)
+	m.Payload = append([]byte(nil), sv.payload...)
 	return nil
 }
