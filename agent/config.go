@@ -177,8 +177,9 @@ type CameraConfig struct {
 	// Model is the name of the entry in models that judges this camera's
 	// frames. Required.
 	Model string `mapstructure:"model"`
-	// Queue is how many captured frames may wait for inference, 1 to 100;
-	// when inference falls behind, the oldest is dropped and counted.
+	// Queue is how many captured frames may wait for inference, 1 to 100.
+	// When inference falls behind, a live camera drops the oldest and counts
+	// it; a file, folder or simulated camera waits for room instead.
 	// Default: 2 (DefaultCameraQueue).
 	Queue int `mapstructure:"queue"`
 	// EveryNth infers only every n-th captured frame, at least 1.
