@@ -7,5 +7,5 @@
 // glibc gives every thread that meets contention an arena of its own, up to
 // eight per core, and memory freed into an arena stays resident in it. With
 // the decode, inference and runtime threads of a camera pipeline, the
-// default kept 6 to 10 MB more resident than two arenas do.
+// default kept about 5 MB more resident than two arenas and a trim do.
 package cmalloc
