@@ -95,6 +95,9 @@ type Camera struct {
 
 	pubMu   sync.Mutex
 	qClosed bool
+	// waiting reports the camera alive while a paced source waits for room
+	// in the queue: it is held up by inference, not stalled.
+	waiting func()
 }
 
 // New makes a Camera for src.
@@ -116,6 +119,7 @@ func New(cfg Config, src Source, log *slog.Logger) *Camera {
 		cfg.StopGrace = DefaultStopGrace
 	}
 	c := &Camera{cfg: cfg, src: src, log: log.With("camera", cfg.Name)}
+	c.waiting = func() { c.alive(false) }
 	c.health = Health{State: StateStarting, Since: time.Now()}
 	return c
 }
@@ -243,8 +247,8 @@ func (c *Camera) read(ctx context.Context, q *Queue) {
 }
 
 // publish swaps the decoded image into a queue frame and hands it over,
-// waiting for room when wait is set (paced sources) and dropping the oldest
-// queued frame otherwise. It reports false once ctx has ended (the reader's
+// waiting for room when wait is set (paced sources; the camera stays
+// streaming meanwhile) and dropping the oldest queued frame otherwise. It reports false once ctx has ended (the reader's
 // context, cancelled before Run closes the queue) or the queue is closed.
 func (c *Camera) publish(ctx context.Context, q *Queue, buf *gocv.Mat, wait bool) bool {
 	c.pubMu.Lock()
@@ -254,7 +258,7 @@ func (c *Camera) publish(ctx context.Context, q *Queue, buf *gocv.Mat, wait bool
 	}
 	var f *Frame
 	if wait {
-		if f = q.AcquireWait(ctx.Done()); f == nil {
+		if f = q.AcquireWait(ctx.Done(), c.cfg.StallTimeout/2, c.waiting); f == nil {
 			return false
 		}
 	} else {
@@ -265,7 +269,7 @@ func (c *Camera) publish(ctx context.Context, q *Queue, buf *gocv.Mat, wait bool
 	f.Seq = c.frames.Add(1)
 	f.Time = time.Now()
 	if wait {
-		return q.PublishWait(f, ctx.Done())
+		return q.PublishWait(f, ctx.Done(), c.cfg.StallTimeout/2, c.waiting)
 	}
 	q.Publish(f)
 	return true

@@ -79,18 +79,23 @@ func TestFlowControl(t *testing.T) {
 	}
 }
 
-// TestStopWhileWaitingForRoom stops a paced camera whose consumer never takes
-// a frame: the camera waits for room and must still stop at once.
-func TestStopWhileWaitingForRoom(t *testing.T) {
-	cam := camera.New(camera.Config{Name: "c"}, &pacedScripted{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+// TestWaitingForRoomIsNotAStall holds a paced camera up with a consumer that
+// takes no frame for several stall timeouts: the camera waits without
+// dropping, stays streaming (inference is behind, the source is fine), and
+// still stops at once.
+func TestWaitingForRoomIsNotAStall(t *testing.T) {
+	cam := camera.New(camera.Config{Name: "c", StallTimeout: 200 * time.Millisecond}, &pacedScripted{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	q := camera.NewQueue(1)
 	defer q.Free()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { cam.Run(ctx, q); close(done) }()
-	time.Sleep(200 * time.Millisecond) // far longer than filling the queue takes
+	time.Sleep(time.Second)
 	if q.Len() != 1 || q.Dropped() != 0 {
 		t.Fatalf("queue holds %d, dropped %d; want full and nothing dropped", q.Len(), q.Dropped())
+	}
+	if h := cam.Health(); h.State != camera.StateStreaming {
+		t.Fatalf("camera %s (%s) while waiting for room; want streaming", h.State, h.Reason)
 	}
 	start := time.Now()
 	cancel()

@@ -89,27 +89,50 @@ func (q *Queue) Publish(f *Frame) {
 
 // AcquireWait returns a free frame, waiting for the consumer to release one
 // rather than dropping a queued frame: for sources whose frames do not go
-// stale while they wait (files, folders, the simulator). It returns nil once
-// done is closed.
-func (q *Queue) AcquireWait(done <-chan struct{}) *Frame {
+// stale while they wait (files, folders, the simulator). While it waits it
+// calls idle every interval, so that a producer held up by its consumer can
+// report itself alive. It returns nil once done is closed.
+func (q *Queue) AcquireWait(done <-chan struct{}, interval time.Duration, idle func()) *Frame {
 	select {
 	case f := <-q.free:
 		return f
-	case <-done:
-		return nil
+	default:
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case f := <-q.free:
+			return f
+		case <-done:
+			return nil
+		case <-t.C:
+			idle()
+		}
 	}
 }
 
 // PublishWait hands a filled frame to the consumer, waiting for room rather
-// than dropping the oldest. It reports false, and takes the frame back as
-// free, once done is closed.
-func (q *Queue) PublishWait(f *Frame, done <-chan struct{}) bool {
+// than dropping the oldest, and calling idle every interval while it waits.
+// It reports false, and takes the frame back as free, once done is closed.
+func (q *Queue) PublishWait(f *Frame, done <-chan struct{}, interval time.Duration, idle func()) bool {
 	select {
 	case q.ready <- f:
 		return true
-	case <-done:
-		q.free <- f
-		return false
+	default:
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case q.ready <- f:
+			return true
+		case <-done:
+			q.free <- f
+			return false
+		case <-t.C:
+			idle()
+		}
 	}
 }
 
