@@ -105,6 +105,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	go notify.Watchdog(srcCtx, func() bool { return true })
 	go a.republishStatus(srcCtx)
 	go a.publishMetrics(srcCtx)
+	go trimHeap(srcCtx, heapTrimInterval)
 	go a.updates.run(srcCtx)
 	go a.cmds.run(srcCtx)
 	go a.serveHTTP(srcCtx)
