@@ -13,6 +13,7 @@ import (
 
 	"github.com/lineside/lineside/camera"
 	"github.com/lineside/lineside/inference"
+	"github.com/lineside/lineside/internal/cmalloc"
 	"github.com/lineside/lineside/sync/outbox"
 	"github.com/lineside/lineside/sync/topic"
 	"github.com/lineside/lineside/sync/uplink"
@@ -105,7 +106,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	go notify.Watchdog(srcCtx, func() bool { return true })
 	go a.republishStatus(srcCtx)
 	go a.publishMetrics(srcCtx)
-	go trimHeap(srcCtx, heapTrimInterval)
+	go every(srcCtx, heapTrimInterval, cmalloc.Trim)
 	go a.updates.run(srcCtx)
 	go a.cmds.run(srcCtx)
 	go a.serveHTTP(srcCtx)

@@ -14,15 +14,8 @@ import (
 // every status.metrics_interval (QoS 0, not retained; nothing is published
 // while offline) until ctx ends.
 func (a *Agent) publishMetrics(ctx context.Context) {
-	t := time.NewTicker(a.cfg.Status.MetricsInterval.Std())
-	defer t.Stop()
 	failing := false
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, a.cfg.Status.MetricsInterval.Std(), func() {
 		err := a.up.Publish(a.layout.Metrics(), 0, false, a.metrics())
 		switch {
 		case err != nil && !errors.Is(err, uplink.ErrNotConnected) && !failing:
@@ -32,7 +25,7 @@ func (a *Agent) publishMetrics(ctx context.Context) {
 			failing = false
 			a.log.Info("metrics published again", "component", "metrics")
 		}
-	}
+	})
 }
 
 // metricsPayload is the {base}/metrics payload: per-camera rates, latencies

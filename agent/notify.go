@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"log/slog"
-	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
 )
@@ -39,16 +38,9 @@ func (n notifier) Watchdog(ctx context.Context, alive func() bool) {
 	if err != nil || interval <= 0 {
 		return
 	}
-	t := time.NewTicker(interval / 2)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if alive() {
-				n.send(daemon.SdNotifyWatchdog)
-			}
+	every(ctx, interval/2, func() {
+		if alive() {
+			n.send(daemon.SdNotifyWatchdog)
 		}
-	}
+	})
 }
