@@ -248,8 +248,9 @@ func (c *Camera) read(ctx context.Context, q *Queue) {
 
 // publish swaps the decoded image into a queue frame and hands it over,
 // waiting for room when wait is set (paced sources; the camera stays
-// streaming meanwhile) and dropping the oldest queued frame otherwise. It reports false once ctx has ended (the reader's
-// context, cancelled before Run closes the queue) or the queue is closed.
+// streaming meanwhile) and dropping the oldest queued frame otherwise. It
+// reports false once ctx has ended (the reader's context, cancelled before
+// Run closes the queue) or the queue is closed.
 func (c *Camera) publish(ctx context.Context, q *Queue, buf *gocv.Mat, wait bool) bool {
 	c.pubMu.Lock()
 	defer c.pubMu.Unlock()

@@ -25,8 +25,9 @@ type Frame struct {
 // It holds at most Cap frames; when the consumer is behind, the producer
 // takes back the oldest queued frame and counts it as dropped (Acquire,
 // Publish), so the queue never grows and the newest frames win; or, for a
-// source that can wait, it waits for room (AcquireWait, PublishWait). Frames are pre-allocated once and
-// recycled, so steady-state capture does not allocate.
+// source that can wait, it waits for room (AcquireWait, PublishWait).
+// Frames are pre-allocated once and recycled, so steady-state capture does
+// not allocate.
 //
 // One producer goroutine calls Acquire and Publish; one consumer goroutine
 // calls Frames and Release.
